@@ -1,0 +1,1 @@
+"""Service catalog (政务服务事项目录): items, versions, forms, materials, guides, search."""

@@ -1,0 +1,47 @@
+"""Reads of organisation data (all public: no personal data here)."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.db.models import Prefetch, QuerySet
+
+from onewindow.org.models import PROVINCES_CACHE_KEY, Department, Region, ServiceHall, Window
+
+
+def region_list(*, parent_code: str | None = None) -> QuerySet[Region]:
+    qs = Region.objects.all()
+    if parent_code is not None:
+        qs = qs.filter(parent_id=parent_code)
+    return qs
+
+
+def platform_province_prefixes() -> frozenset[str]:
+    """Province prefixes of the regions this platform serves (fictional ones included).
+
+    Validators accept these besides the national GB/T 2260 list, so the demo's 示范省 (99)
+    identifiers validate on this platform and nowhere else.
+    """
+    cached = cache.get(PROVINCES_CACHE_KEY)
+    if cached is None:
+        codes = Region.objects.filter(level="province").values_list("code", flat=True)
+        cached = frozenset(code[:2] for code in codes)
+        cache.set(PROVINCES_CACHE_KEY, cached, 60)
+    return frozenset(cached)
+
+
+def department_list(*, region_code: str | None = None) -> QuerySet[Department]:
+    qs = Department.objects.filter(is_active=True).select_related("region")
+    if region_code is not None:
+        qs = qs.filter(region_id=region_code)
+    return qs
+
+
+def department_get(*, code: str) -> Department | None:
+    return Department.objects.select_related("region", "parent").filter(code=code).first()
+
+
+def hall_list() -> QuerySet[ServiceHall]:
+    windows = Window.objects.prefetch_related("departments").order_by("number")
+    return ServiceHall.objects.select_related("region", "managed_by").prefetch_related(
+        Prefetch("windows", queryset=windows)
+    )
