@@ -5,8 +5,11 @@ from ninja.renderers import JSONRenderer
 
 from onewindow.api.errors import install_handlers
 from onewindow.api.validate import router as validate_router
+from onewindow.casework.api import router as casework_router
+from onewindow.casework.api import tasks_router
 from onewindow.catalog.api import router as catalog_router
 from onewindow.identity.api import router as identity_router
+from onewindow.notify.api import router as notify_router
 from onewindow.org.api import router as org_router
 from onewindow.workflow.api import router as workflow_router
 
@@ -33,5 +36,8 @@ api.add_router("/", identity_router)
 api.add_router("/", catalog_router)
 api.add_router("/", workflow_router)
 api.add_router("/", org_router)
+api.add_router("/", notify_router)
+api.add_router("/", casework_router)
+api.add_router("/", tasks_router)
 
 urlpatterns = api.urls

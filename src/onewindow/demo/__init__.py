@@ -163,7 +163,25 @@ CITIZENS = [
         phone="13800000003",
     ),
 ]
+
+# Every department gets a reviewer, an approver and a head (审查员、审批员、负责人) so every demo
+# service can be worked end to end; the named ones above keep their names.
+_ROLE_TITLES = {"reviewer": "审查员", "approver": "审批员", "department_head": "负责人"}
+STAFF.append(DemoAccount("clerk2", STAFF_PASSWORD, "窗口人员 林悦", "window_clerk", "gov_services"))
+for _code, _name, _short, *_rest in DEPARTMENTS:
+    for _role, _title in _ROLE_TITLES.items():
+        if not any(a.department == _code and a.role == _role for a in STAFF):
+            STAFF.append(
+                DemoAccount(
+                    f"{_code}_{_role.split('_')[-1]}",
+                    STAFF_PASSWORD,
+                    f"{_short} {_title}（演示）",
+                    _role,
+                    _code,
+                )
+            )
 ACCOUNTS = [*ADMINS, *STAFF, *CITIZENS]
+PROCESS_DIR = Path(__file__).resolve().parent / "processes"
 
 ENTERPRISE_NAME = "示范市示范科技有限公司"
 ENTERPRISE_REPRESENTATIVE = "lisi"
@@ -221,6 +239,7 @@ def seed() -> dict[str, int]:
 
     _seed_people(departments, city)
     services_count = _seed_catalog()
+    processes_count = _seed_processes()
 
     counts = {
         "regions": Region.objects.filter(is_fictional=True).count(),
@@ -230,6 +249,7 @@ def seed() -> dict[str, int]:
         "accounts": len(ACCOUNTS),
         "enterprises": 1,
         "services": services_count,
+        "processes": processes_count,
     }
     audit_record(
         actor=SYSTEM_ACTOR,
@@ -251,6 +271,16 @@ def _seed_catalog() -> int:
     data = catalog_services.catalog_load_yaml(CATALOG_FILE.read_text(encoding="utf-8"))
     catalog_services.catalog_import(data)
     return len(data["items"])
+
+
+def _seed_processes() -> int:
+    """Load the demo city's process definitions (unchanged versions are left as they are)."""
+    from onewindow.workflow import services as workflow_services
+
+    files = sorted(PROCESS_DIR.glob("*.yaml"))
+    for path in files:
+        workflow_services.definition_save(source=path.read_text(encoding="utf-8"))
+    return len(files)
 
 
 def _seed_people(departments: dict[str, Department], city: Region) -> None:

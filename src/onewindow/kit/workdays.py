@@ -90,3 +90,28 @@ def add_working_days(start: dt.date, working_days: int, calendar: WorkdayCalenda
         if data.is_workday(day):
             remaining -= 1
     return Deadline(due_date=day, provisional=provisional)
+
+
+def working_days_between(start: dt.date, end: dt.date, calendar: WorkdayCalendar) -> int:
+    """How many working days lie after ``start`` up to and including ``end``.
+
+    This is the inverse of :func:`add_working_days` on working days: for a working day ``end``,
+    ``add_working_days(start, working_days_between(start, end)) == end``. When ``end`` is
+    before ``start`` the answer is negative (the working days after ``end`` up to ``start``):
+    an overdue clock that stops keeps its debt.
+    """
+    if end < start:
+        return -working_days_between(end, start, calendar)
+    if (end - start).days > MAX_WORKING_DAYS * 2:
+        raise ValueError("dates are too far apart")
+    count = 0
+    day = start
+    year_cache: dict[int, YearData] = {}
+    while day < end:
+        day += dt.timedelta(days=1)
+        data = year_cache.get(day.year) or year_cache.setdefault(
+            day.year, calendar.year_data(day.year)
+        )
+        if data.is_workday(day):
+            count += 1
+    return count

@@ -10,7 +10,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from onewindow.audit.services import SYSTEM_ACTOR, audit_record
-from onewindow.kit.workdays import Deadline, YearData, add_working_days, fallback_year
+from onewindow.kit.workdays import (
+    Deadline,
+    YearData,
+    add_working_days,
+    fallback_year,
+    working_days_between,
+)
 from onewindow.workflow.models import CalendarDay, CalendarSource, CalendarYear, DayKind
 
 CACHE_KEY = "workflow:calendar:{year}"
@@ -42,6 +48,11 @@ class DatabaseCalendar:
 
 def deadline(start: dt.date, working_days: int) -> Deadline:
     return add_working_days(start, working_days, DatabaseCalendar())
+
+
+def working_days_left(today: dt.date, due: dt.date) -> int:
+    """Working days after ``today`` up to ``due`` (negative when overdue)."""
+    return working_days_between(today, due, DatabaseCalendar())
 
 
 def missing_years(*, around: dt.date | None = None) -> list[int]:

@@ -1,0 +1,456 @@
+"""The applications API (applicant side) and the tasks API (the staff workbench)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from onewindow.casework import selectors, services
+from onewindow.casework.models import Application, MaterialFile, TimelineEvent
+from onewindow.identity.access import CITIZEN, STAFF, Subject, api_access
+from onewindow.kit.errors import ApiError, FieldError
+from onewindow.workflow import selectors as work
+from onewindow.workflow.models import WorkItem, WorkItemStatus
+
+router = Router(tags=["applications"])
+tasks_router = Router(tags=["tasks"])
+
+CASEWORK_ROLES = ("window_clerk", "reviewer", "approver", "department_head")
+
+
+def _subject(request: HttpRequest) -> Subject:
+    subject: Subject = getattr(request, "subject")  # noqa: B009 - set by the auth classes
+    return subject
+
+
+# --- schemas -----------------------------------------------------------------------------------
+
+
+class StepOut(Schema):
+    task_id: int
+    step: str
+    step_name: str
+    department: str
+    department_name: str
+    status: str
+    due_date: dt.date | None
+    light: str
+
+
+class TimelineOut(Schema):
+    at: dt.datetime
+    kind: str
+    step_name: str
+    department_name: str
+    opinion: str
+    detail: dict[str, Any]
+
+
+class MaterialFileOut(Schema):
+    material_key: str
+    material_name: str
+    version: int
+    original_name: str
+    content_type: str
+    size: int
+    sm3: str
+    scan_status: str
+    uploaded_at: dt.datetime
+
+
+class SupplementOut(Schema):
+    requested_at: dt.datetime
+    returned_at: dt.datetime | None
+    items: list[dict[str, str]]
+
+
+class ApplicationSummary(Schema):
+    id: str
+    number: str | None
+    service_code: str
+    service_name: str
+    department_name: str
+    status: str
+    status_label: str
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+    due_date: dt.date | None
+
+
+class ApplicationOut(ApplicationSummary):
+    version: int
+    channel: str
+    enterprise: str | None
+    form_data: dict[str, Any]
+    accepted_on: dt.date | None
+    limit_days: int | None
+    extension_days: int
+    provisional: bool
+    paused_on: dt.date | None
+    remaining_days: int | None
+    outcome_reason: str
+    current_steps: list[StepOut]
+    materials: list[MaterialFileOut]
+    supplement: SupplementOut | None
+    timeline: list[TimelineOut]
+
+
+class ApplicationIn(Schema):
+    service_code: str
+    form_data: dict[str, Any] = {}
+    citizen_id_number: str = ""
+
+
+class ApplicationUpdate(Schema):
+    form_data: dict[str, Any]
+    version: int
+
+
+class ApplicationPage(Schema):
+    items: list[ApplicationSummary]
+    total: int
+
+
+def _summary(application: Application) -> dict[str, Any]:
+    return {
+        "id": application.public_id,
+        "number": application.number,
+        "service_code": application.service_item.key,
+        "service_name": application.service_name,
+        "department_name": application.department.name,
+        "status": application.status,
+        "status_label": str(application.get_status_display()),
+        "created_at": application.created_at,
+        "submitted_at": application.submitted_at,
+        "due_date": application.due_date,
+    }
+
+
+def _step_out(item: WorkItem, today: dt.date) -> StepOut:
+    return StepOut(
+        task_id=item.pk,
+        step=item.step,
+        step_name=item.step_name,
+        department=item.department.code,
+        department_name=item.department.name,
+        status=item.status,
+        due_date=item.due_at,
+        light=item.light(today),
+    )
+
+
+def _timeline_out(event: TimelineEvent) -> TimelineOut:
+    return TimelineOut(
+        at=event.at,
+        kind=event.kind,
+        step_name=event.step_name,
+        department_name=event.department_name,
+        opinion=event.opinion,
+        detail=event.detail,
+    )
+
+
+def _material_out(row: MaterialFile) -> MaterialFileOut:
+    return MaterialFileOut.model_validate(row, from_attributes=True)
+
+
+def application_out(application: Application, *, staff: bool) -> ApplicationOut:
+    today = services.today()
+    supplement = application.supplements.first()
+    return ApplicationOut(
+        **_summary(application),
+        version=application.version,
+        channel=application.channel,
+        enterprise=application.enterprise.uscc if application.enterprise else None,
+        form_data=application.form_data,
+        accepted_on=application.accepted_on,
+        limit_days=application.limit_days,
+        extension_days=application.extension_days,
+        provisional=application.provisional,
+        paused_on=application.paused_on,
+        remaining_days=application.remaining_days,
+        outcome_reason=application.outcome_reason,
+        current_steps=[
+            _step_out(i, today) for i in selectors.current_steps(application=application)
+        ],
+        materials=[_material_out(m) for m in selectors.materials(application=application)],
+        supplement=SupplementOut(
+            requested_at=supplement.requested_at,
+            returned_at=supplement.returned_at,
+            items=supplement.items,
+        )
+        if supplement
+        else None,
+        timeline=[
+            _timeline_out(e) for e in selectors.timeline(application=application, staff=staff)
+        ],
+    )
+
+
+def _mine(request: HttpRequest, public_id: str, purpose: str) -> tuple[Subject, Application]:
+    subject = _subject(request)
+    return subject, selectors.application_visible(
+        subject=subject, public_id=public_id, purpose=purpose
+    )
+
+
+# --- applicant side ----------------------------------------------------------------------------
+
+
+@router.get(
+    "/applications",
+    response=ApplicationPage,
+    auth=api_access(CITIZEN),
+    summary="My applications (or my enterprise's)",
+)
+def applications(
+    request: HttpRequest,
+    status: str | None = None,
+    limit: int = Query(20, ge=1, le=100),
+    offset: int = Query(0, ge=0),
+) -> ApplicationPage:
+    rows = selectors.applications_mine(subject=_subject(request), status=status).select_related(
+        "service_item"
+    )
+    return ApplicationPage(
+        items=[ApplicationSummary(**_summary(a)) for a in rows[offset : offset + limit]],
+        total=rows.count(),
+    )
+
+
+@router.post(
+    "/applications",
+    response={201: ApplicationOut},
+    auth=api_access(CITIZEN, STAFF),
+    summary="Start a draft (a window clerk may file for a registered citizen)",
+)
+def application_create(request: HttpRequest, payload: ApplicationIn) -> Status[ApplicationOut]:
+    subject = _subject(request)
+    application = services.application_create(
+        subject=subject,
+        service_code=payload.service_code,
+        form_data=payload.form_data,
+        citizen_id_number=payload.citizen_id_number,
+    )
+    return Status(201, application_out(application, staff=subject.kind == STAFF))
+
+
+@router.get(
+    "/applications/{public_id}",
+    response=ApplicationOut,
+    auth=api_access(CITIZEN, STAFF),
+    summary="One application: status, current steps, due dates, the whole timeline",
+)
+def application_detail(request: HttpRequest, public_id: str) -> ApplicationOut:
+    subject, application = _mine(request, public_id, "handling")
+    return application_out(application, staff=subject.kind == STAFF)
+
+
+@router.put(
+    "/applications/{public_id}",
+    response=ApplicationOut,
+    auth=api_access(CITIZEN, STAFF),
+    summary="Replace the form answers of a draft or of an application being corrected",
+)
+def application_update(
+    request: HttpRequest, public_id: str, payload: ApplicationUpdate
+) -> ApplicationOut:
+    subject, application = _mine(request, public_id, "handling")
+    application = services.application_update(
+        subject=subject,
+        application=application,
+        form_data=payload.form_data,
+        version=payload.version,
+    )
+    return application_out(application, staff=subject.kind == STAFF)
+
+
+@router.post(
+    "/applications/{public_id}/materials",
+    response={201: MaterialFileOut},
+    auth=api_access(CITIZEN, STAFF),
+    summary="Upload one material (PDF, JPG, PNG or OFD; a replacement becomes a new version)",
+)
+def material_upload(
+    request: HttpRequest,
+    public_id: str,
+    material_key: Form[str],
+    file: File[UploadedFile],
+) -> Status[MaterialFileOut]:
+    subject, application = _mine(request, public_id, "handling")
+    if file.size is not None and file.size > services.settings.ONEWINDOW_MATERIAL_MAX_BYTES:
+        from onewindow.casework.errors import MATERIAL_TOO_LARGE
+
+        raise ApiError(MATERIAL_TOO_LARGE, details=[FieldError("file", "too_large", "")])
+    row = services.material_upload(
+        subject=subject,
+        application=application,
+        material_key=material_key,
+        name=file.name or "",
+        data=file.read(),
+    )
+    return Status(201, _material_out(row))
+
+
+@router.post(
+    "/applications/{public_id}/submit",
+    response=ApplicationOut,
+    auth=api_access(CITIZEN, STAFF),
+    summary="Submit (or return every correction at once)",
+)
+def application_submit(request: HttpRequest, public_id: str) -> ApplicationOut:
+    subject, application = _mine(request, public_id, "handling")
+    application = services.application_submit(subject=subject, application=application)
+    return application_out(application, staff=subject.kind == STAFF)
+
+
+# --- tasks (the workbench) ---------------------------------------------------------------------
+
+
+class TaskOut(Schema):
+    id: int
+    version: int
+    kind: str
+    case_number: str
+    service_name: str
+    step: str
+    step_name: str
+    department: str
+    role: str
+    status: str
+    assignee: str | None
+    due_date: dt.date | None
+    provisional: bool
+    light: str
+    escalated: bool
+    actions: list[dict[str, str]]
+    lifecycle: list[str]
+    created_at: dt.datetime
+
+
+class TaskPage(Schema):
+    items: list[TaskOut]
+    total: int
+
+
+class ActionIn(Schema):
+    action: str
+    version: int
+    opinion: str = ""
+    items: list[dict[str, str]] | None = None
+    reason: str = ""
+
+
+class ActionOut(Schema):
+    task: TaskOut
+    application_status: str
+    created_tasks: list[int]
+
+
+def task_out(item: WorkItem, today: dt.date) -> TaskOut:
+    return TaskOut(
+        id=item.pk,
+        version=item.version,
+        kind=item.kind,
+        case_number=item.case_number,
+        service_name=item.service_name,
+        step=item.step,
+        step_name=item.step_name,
+        department=item.department.code,
+        role=item.role,
+        status=item.status,
+        assignee=item.assignee.username if item.assignee_id and item.assignee else None,
+        due_date=item.due_at,
+        provisional=item.provisional,
+        light=item.light(today),
+        escalated=item.escalated_at is not None,
+        actions=item.actions,
+        lifecycle=item.lifecycle,
+        created_at=item.created_at,
+    )
+
+
+@tasks_router.get(
+    "/tasks",
+    response=TaskPage,
+    auth=api_access(STAFF, roles=CASEWORK_ROLES),
+    summary="My department's inbox for my roles",
+)
+def tasks(
+    request: HttpRequest,
+    status: str = WorkItemStatus.OPEN,
+    mine: bool = False,
+    light: str | None = Query(None, pattern="^(green|yellow|red)$"),
+    number: str | None = None,
+    role: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> TaskPage:
+    today = services.today()
+    rows = work.inbox(
+        subject=_subject(request),
+        today=today,
+        status=status,
+        mine=mine,
+        light=light,
+        number=number,
+        role=role,
+    ).select_related("department", "assignee")
+    page = list(rows[offset : offset + limit])
+    return TaskPage(items=[task_out(i, today) for i in page], total=rows.count())
+
+
+@tasks_router.get(
+    "/tasks/overdue",
+    response=TaskPage,
+    auth=api_access(STAFF, roles=["department_head"]),
+    summary="Overdue work in my department (heads)",
+)
+def tasks_overdue(
+    request: HttpRequest, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)
+) -> TaskPage:
+    today = services.today()
+    rows = work.overdue(subject=_subject(request), today=today).select_related(
+        "department", "assignee"
+    )
+    return TaskPage(
+        items=[task_out(i, today) for i in rows[offset : offset + limit]], total=rows.count()
+    )
+
+
+@tasks_router.get(
+    "/tasks/{task_id}",
+    response=TaskOut,
+    auth=api_access(STAFF, roles=CASEWORK_ROLES),
+    summary="One task",
+)
+def task_detail(request: HttpRequest, task_id: int) -> TaskOut:
+    return task_out(work.item_visible(subject=_subject(request), item_id=task_id), services.today())
+
+
+@tasks_router.post(
+    "/tasks/{task_id}/actions",
+    response=ActionOut,
+    auth=api_access(STAFF, roles=CASEWORK_ROLES),
+    summary="Act on a task: claim, release, a step action, supplement, suspend, resume, extend",
+)
+def task_action(request: HttpRequest, task_id: int, payload: ActionIn) -> ActionOut:
+    result = services.task_act(
+        subject=_subject(request),
+        item_id=task_id,
+        action=payload.action,
+        version=payload.version,
+        opinion=payload.opinion,
+        items=payload.items,
+        reason=payload.reason,
+    )
+    item = WorkItem.objects.select_related("department", "assignee").get(pk=result.item.pk)
+    return ActionOut(
+        task=task_out(item, services.today()),
+        application_status=result.application.status,
+        created_tasks=[i.pk for i in result.created],
+    )

@@ -1,0 +1,104 @@
+"""Reads of applications, always scoped to what the acting subject may see.
+
+Staff reads of an application (which carries personal data) leave an audit row with the purpose.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from onewindow.audit.services import audit_record
+from onewindow.casework.models import Application, MaterialFile, TimelineEvent
+from onewindow.identity.access import CITIZEN, STAFF, Subject
+from onewindow.kit.errors import NOT_FOUND, ApiError
+from onewindow.workflow.models import WorkItem, WorkItemStatus
+
+
+def applications_mine(*, subject: Subject, status: str | None = None) -> QuerySet[Application]:
+    """The citizen's own applications, or those of the enterprise they act for."""
+    if subject.kind != CITIZEN or subject.user is None:
+        return Application.objects.none()
+    if subject.acting_for is not None:
+        rows = Application.objects.filter(enterprise=subject.acting_for)
+    else:
+        rows = Application.objects.filter(applicant=subject.user, enterprise__isnull=True)
+    if status:
+        rows = rows.filter(status=status)
+    return rows.select_related("department")
+
+
+def _lookup(public_id: str) -> Q:
+    try:
+        return Q(ref=uuid.UUID(hex=public_id)) if len(public_id) == 32 else Q(number=public_id)
+    except ValueError:
+        return Q(number=public_id)
+
+
+def application_visible(*, subject: Subject, public_id: str, purpose: str) -> Application:
+    """One application by number (or draft reference), if the subject may see it.
+
+    Applicants see their own; staff see those of their department, those with a work item in
+    their department (parallel steps elsewhere), and those they filed at a counter.
+    """
+    rows = Application.objects.filter(_lookup(public_id)).select_related(
+        "department", "service_version", "service_item", "applicant", "enterprise"
+    )
+    application = rows.first()
+    if application is None or not _may_see(subject, application):
+        raise ApiError(NOT_FOUND)
+    if subject.kind == STAFF:
+        audit_record(
+            actor=subject.label,
+            action="casework.view",
+            object_type="casework.application",
+            object_id=application.public_id,
+            detail={"purpose": purpose},
+        )
+    return application
+
+
+def _may_see(subject: Subject, application: Application) -> bool:
+    if subject.kind == CITIZEN and subject.user is not None:
+        if subject.acting_for is not None:
+            return application.enterprise_id == subject.acting_for.pk
+        return application.applicant_id == subject.user.pk and application.enterprise_id is None
+    if subject.kind == STAFF and subject.user is not None:
+        if application.filed_by_id == subject.user.pk:
+            return True
+        if application.number is None:
+            return False
+        if application.department_id == subject.department_id:
+            return True
+        return WorkItem.objects.filter(
+            case_number=application.number, department_id=subject.department_id or 0
+        ).exists()
+    return False
+
+
+def timeline(*, application: Application, staff: bool) -> list[TimelineEvent]:
+    events = list(application.timeline.all())
+    if not staff:
+        for event in events:
+            if not event.opinion_public:
+                event.opinion = ""
+    return events
+
+
+def current_steps(*, application: Application) -> list[WorkItem]:
+    if application.number is None:
+        return []
+    return list(
+        WorkItem.objects.filter(
+            case_number=application.number,
+            status__in=[WorkItemStatus.OPEN, WorkItemStatus.PAUSED],
+        ).select_related("department")
+    )
+
+
+def materials(*, application: Application, history: bool = False) -> list[MaterialFile]:
+    rows = application.material_files.all()
+    if not history:
+        rows = rows.filter(current=True)
+    return list(rows)
