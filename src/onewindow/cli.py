@@ -13,6 +13,7 @@ onewindow admins create NAME --role R --department D  create one of the three ad
 onewindow catalog import FILE [--dry-run]              import the catalog (all or nothing)
 onewindow catalog export [FILE]                       export the published catalog as YAML
 onewindow calendar import FILE                        load a year's holidays and 调休
+onewindow workflow load FILE...                       load process definitions (YAML, validated)
 onewindow manage ARGS...                              any Django management command
 """
 
@@ -215,6 +216,39 @@ def _catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workflow(args: argparse.Namespace) -> int:
+    _setup_django()
+    from pathlib import Path
+
+    from onewindow.audit.services import audit_record
+    from onewindow.kit.errors import ApiError
+    from onewindow.workflow.services import definition_save
+
+    status = 0
+    for name in args.files:
+        try:
+            row = definition_save(source=Path(name).read_text("utf-8"))
+        except OSError as exc:
+            print(f"onewindow: {name}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        except ApiError as exc:
+            print(f"onewindow: {name}: NOT loaded:", file=sys.stderr)
+            for detail in exc.details:
+                print(f"  {detail.field}: {detail.message} [{detail.code}]", file=sys.stderr)
+            status = 1
+            continue
+        audit_record(
+            actor="operator:cli",
+            action="workflow.definition_load",
+            object_type="workflow.processdefinition",
+            object_id=row.pk,
+            object_repr=str(row),
+        )
+        print(f"{name}: {row} loaded")
+    return status
+
+
 def _calendar(args: argparse.Namespace) -> int:
     _setup_django()
     from pathlib import Path
@@ -306,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     calendar.add_argument("action", choices=["import"])
     calendar.add_argument("file", help="YAML: year, note, holidays, workdays")
     calendar.set_defaults(func=_calendar)
+
+    workflow = sub.add_parser("workflow", help="process definitions")
+    workflow.add_argument("action", choices=["load"])
+    workflow.add_argument("files", nargs="+", help="process definition YAML files")
+    workflow.set_defaults(func=_workflow)
 
     manage = sub.add_parser("manage", help="run any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -19,6 +19,12 @@
 | ONEWINDOW_SMS_GATEWAY     | onewindow.identity.sms.LogGateway (demo: logs, sends nothing) |
 | ONEWINDOW_PASSWORD_MIN_LENGTH, ONEWINDOW_STAFF_PASSWORD_MAX_AGE_DAYS,          |
 | ONEWINDOW_LOCKOUT_FAILURES, ONEWINDOW_LOCKOUT_MINUTES | 8, 90, 5, 15 (等保 2.0 level 3) |
+| ONEWINDOW_EVENT_MAX_ATTEMPTS | 8: attempts before an outbox delivery is marked dead |
+| ONEWINDOW_YELLOW_DAYS, ONEWINDOW_YELLOW_RATIO | 2, 0.2: a work item turns yellow when at most  |
+|                           | max(days, ratio x limit) working days remain; red when overdue |
+| ONEWINDOW_MATERIAL_MAX_MB | 20: largest accepted upload                 |
+| ONEWINDOW_VIRUS_SCANNER   | empty: no scanner (files marked not_scanned); a dotted path to a |
+|                           | callable(bytes) -> bool (True = clean), e.g. a clamd client       |
 """
 
 from __future__ import annotations
@@ -123,6 +129,9 @@ INSTALLED_APPS = [
     "onewindow.audit",
     "onewindow.catalog",
     "onewindow.workflow",
+    "onewindow.casework",
+    "onewindow.events",
+    "onewindow.notify",
     "onewindow.portal",
 ]
 
@@ -161,6 +170,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "onewindow.portal.context_processors.display_preferences",
+                "onewindow.notify.context_processors.unread_notifications",
             ],
         },
     },
@@ -415,3 +425,17 @@ LOGGING = {
 # --- OneWindow ------------------------------------------------------------------------------
 
 ONEWINDOW_PLATFORM_NAME = os.environ.get("ONEWINDOW_PLATFORM_NAME", "")
+# Outbox (events): attempts before a delivery is dead (retries back off 30 s x 2^n, max 1 h).
+ONEWINDOW_EVENT_MAX_ATTEMPTS = int(os.environ.get("ONEWINDOW_EVENT_MAX_ATTEMPTS", "8"))
+
+# Work-item warning lights (红黄绿灯, DOMAIN.md: *config*).
+ONEWINDOW_YELLOW_DAYS = int(os.environ.get("ONEWINDOW_YELLOW_DAYS", "2"))
+ONEWINDOW_YELLOW_RATIO = float(os.environ.get("ONEWINDOW_YELLOW_RATIO", "0.2"))
+# Working days the department head has to decide an extension request (延期审批).
+ONEWINDOW_EXTENSION_DECISION_DAYS = 2
+# Extension granted by the head (行政许可法 Art. 42: +10 working days).
+ONEWINDOW_EXTENSION_DAYS = 10
+# Uploaded materials (申请材料).
+ONEWINDOW_MATERIAL_MAX_BYTES = int(os.environ.get("ONEWINDOW_MATERIAL_MAX_MB", "20")) * 1024 * 1024
+ONEWINDOW_VIRUS_SCANNER = os.environ.get("ONEWINDOW_VIRUS_SCANNER", "")
+DATA_UPLOAD_MAX_MEMORY_SIZE = ONEWINDOW_MATERIAL_MAX_BYTES + 1024 * 1024

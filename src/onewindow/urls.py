@@ -25,6 +25,8 @@ urlpatterns = [
         name="oidc-discovery",
     ),
     path("services/", include("onewindow.catalog.urls")),
+    path("notifications/", include("onewindow.notify.urls")),
+    path("", include("onewindow.casework.urls")),
     path("", include("onewindow.portal.urls")),
 ]
 

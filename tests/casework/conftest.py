@@ -99,6 +99,9 @@ def act(username: str, item: Any, action: str, **kwargs: Any) -> Any:
 
     item.refresh_from_db()
     return services.task_act(
-        subject=subject_for(username), item_id=item.pk, version=item.version, action=action,
+        subject=subject_for(username),
+        item_id=item.pk,
+        version=item.version,
+        action=action,
         **kwargs,
     )

@@ -7,3 +7,6 @@ class CaseworkConfig(AppConfig):
     label = "casework"
     verbose_name = _("Casework (办件)")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from onewindow.casework import errors  # noqa: F401  (registers the error codes)

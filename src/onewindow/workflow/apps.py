@@ -8,4 +8,7 @@ class WorkflowConfig(AppConfig):
     verbose_name = _("Workflow")
 
     def ready(self) -> None:
-        from onewindow.workflow import checks  # noqa: F401  (registers the calendar check)
+        from onewindow.workflow import (
+            checks,  # noqa: F401  (registers the calendar check)
+            errors,  # noqa: F401  (registers the error codes)
+        )

@@ -6,86 +6,200 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('org', '0001_initial'),
-        ('workflow', '0002_seed_chinese_calendar'),
+        ("org", "0001_initial"),
+        ("workflow", "0002_seed_chinese_calendar"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProcessDefinition',
+            name="ProcessDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=64, verbose_name='key')),
-                ('version', models.PositiveIntegerField(verbose_name='version')),
-                ('name', models.CharField(blank=True, max_length=200, verbose_name='name')),
-                ('source', models.TextField(verbose_name='definition (YAML)')),
-                ('checksum', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=64, verbose_name="key")),
+                ("version", models.PositiveIntegerField(verbose_name="version")),
+                ("name", models.CharField(blank=True, max_length=200, verbose_name="name")),
+                ("source", models.TextField(verbose_name="definition (YAML)")),
+                ("checksum", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'process definition',
-                'verbose_name_plural': 'process definitions',
-                'ordering': ['key', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('key', 'version'), name='workflow_definition_version')],
+                "verbose_name": "process definition",
+                "verbose_name_plural": "process definitions",
+                "ordering": ["key", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("key", "version"), name="workflow_definition_version"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProcessInstance',
+            name="ProcessInstance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('case_number', models.CharField(max_length=64, unique=True, verbose_name='case number')),
-                ('state', models.JSONField()),
-                ('status', models.CharField(choices=[('running', 'running'), ('paused', 'paused'), ('finished', 'finished')], max_length=16)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('definition', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='workflow.processdefinition')),
-                ('owner_department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.department')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "case_number",
+                    models.CharField(max_length=64, unique=True, verbose_name="case number"),
+                ),
+                ("state", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "running"),
+                            ("paused", "paused"),
+                            ("finished", "finished"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "definition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="workflow.processdefinition"
+                    ),
+                ),
+                (
+                    "owner_department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'process instance',
-                'verbose_name_plural': 'process instances',
+                "verbose_name": "process instance",
+                "verbose_name_plural": "process instances",
             },
         ),
         migrations.CreateModel(
-            name='WorkItem',
+            name="WorkItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('step', 'process step'), ('extension', 'extension approval (延期审批)')], default='step', max_length=16)),
-                ('token', models.CharField(blank=True, max_length=16)),
-                ('step', models.CharField(max_length=64, verbose_name='step')),
-                ('step_name', models.CharField(max_length=100, verbose_name='step name')),
-                ('case_number', models.CharField(db_index=True, max_length=64, verbose_name='case number')),
-                ('service_name', models.CharField(max_length=200, verbose_name='service')),
-                ('role', models.CharField(max_length=32, verbose_name='role')),
-                ('status', models.CharField(choices=[('open', 'open'), ('paused', 'paused (clock stopped)'), ('done', 'done'), ('cancelled', 'cancelled')], default='open', max_length=16, verbose_name='status')),
-                ('actions', models.JSONField(default=list, verbose_name='actions')),
-                ('lifecycle', models.JSONField(default=list)),
-                ('limit_days', models.PositiveSmallIntegerField(null=True, verbose_name='time limit (working days)')),
-                ('due_at', models.DateField(null=True, verbose_name='due')),
-                ('warn_at', models.DateField(null=True, verbose_name='turns yellow on')),
-                ('remaining_days', models.SmallIntegerField(blank=True, null=True)),
-                ('provisional', models.BooleanField(default=False)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('action', models.CharField(blank=True, max_length=64)),
-                ('opinion', models.TextField(blank=True)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='work_items', to=settings.AUTH_USER_MODEL)),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_items', to='org.department')),
-                ('instance', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='workflow.processinstance')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("step", "process step"),
+                            ("extension", "extension approval (延期审批)"),
+                        ],
+                        default="step",
+                        max_length=16,
+                    ),
+                ),
+                ("token", models.CharField(blank=True, max_length=16)),
+                ("step", models.CharField(max_length=64, verbose_name="step")),
+                ("step_name", models.CharField(max_length=100, verbose_name="step name")),
+                (
+                    "case_number",
+                    models.CharField(db_index=True, max_length=64, verbose_name="case number"),
+                ),
+                ("service_name", models.CharField(max_length=200, verbose_name="service")),
+                ("role", models.CharField(max_length=32, verbose_name="role")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "open"),
+                            ("paused", "paused (clock stopped)"),
+                            ("done", "done"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="open",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("actions", models.JSONField(default=list, verbose_name="actions")),
+                ("lifecycle", models.JSONField(default=list)),
+                (
+                    "limit_days",
+                    models.PositiveSmallIntegerField(
+                        null=True, verbose_name="time limit (working days)"
+                    ),
+                ),
+                ("due_at", models.DateField(null=True, verbose_name="due")),
+                ("warn_at", models.DateField(null=True, verbose_name="turns yellow on")),
+                ("remaining_days", models.SmallIntegerField(blank=True, null=True)),
+                ("provisional", models.BooleanField(default=False)),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("action", models.CharField(blank=True, max_length=64)),
+                ("opinion", models.TextField(blank=True)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_items",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_items",
+                        to="org.department",
+                    ),
+                ),
+                (
+                    "instance",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="workflow.processinstance",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work item',
-                'verbose_name_plural': 'work items',
-                'ordering': ['due_at', 'id'],
-                'indexes': [models.Index(fields=['department', 'role', 'status', 'due_at', 'id'], name='workitem_inbox'), models.Index(fields=['assignee', 'status', 'due_at'], name='workitem_mine'), models.Index(fields=['status', 'due_at'], name='workitem_overdue'), models.Index(fields=['instance', 'status'], name='workitem_instance')],
+                "verbose_name": "work item",
+                "verbose_name_plural": "work items",
+                "ordering": ["due_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["department", "role", "status", "due_at", "id"],
+                        name="workitem_inbox",
+                    ),
+                    models.Index(fields=["assignee", "status", "due_at"], name="workitem_mine"),
+                    models.Index(fields=["status", "due_at"], name="workitem_overdue"),
+                    models.Index(fields=["instance", "status"], name="workitem_instance"),
+                ],
             },
         ),
     ]

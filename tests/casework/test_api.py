@@ -1,0 +1,155 @@
+"""The applications and tasks API: the applicant's journey and the workbench's actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from tests.casework.conftest import JPEG, PDF, PNG, food_answers, ofd_bytes
+from tests.conftest import demo_account, page_login
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(username: str) -> Client:
+    client = Client()
+    account = demo_account(username)
+    response = page_login(
+        client, username, account["password"], totp_secret=account.get("totp_secret")
+    )
+    assert response.status_code == 302, response.content
+    return client
+
+
+def _upload(client, app_id, key, data, name="f.pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        f"/api/v1/applications/{app_id}/materials",
+        {"material_key": key, "file": SimpleUploadedFile(name, data)},
+    )
+
+
+def _draft(client) -> dict:
+    response = client.post(
+        "/api/v1/applications",
+        {"service_code": "food_business_license", "form_data": food_answers()},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_applicant_journey_over_the_api(demo_catalog):
+    citizen = _client("zhangsan")
+    draft = _draft(citizen)
+    assert draft["status"] == "draft"
+    assert draft["number"] is None
+    app_id = draft["id"]
+
+    response = citizen.post(f"/api/v1/applications/{app_id}/submit")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "APPLICATION_INCOMPLETE"
+    assert {d["field"] for d in body["details"]} == {
+        "materials.license_application",
+        "materials.layout_plan",
+        "materials.safety_rules",
+    }
+
+    for key, data, name in (
+        ("license_application", PDF, "申请书.pdf"),
+        ("layout_plan", PNG, "plan.png"),
+        ("safety_rules", ofd_bytes(), "rules.ofd"),
+    ):
+        response = _upload(citizen, app_id, key, data, name)
+        assert response.status_code == 201, response.content
+    assert response.json()["content_type"] == "application/ofd"
+    assert len(response.json()["sm3"]) == 64
+
+    response = citizen.post(f"/api/v1/applications/{app_id}/submit")
+    assert response.status_code == 200, response.content
+    submitted = response.json()
+    number = submitted["number"]
+    assert submitted["status"] == "submitted"
+    assert [s["step"] for s in submitted["current_steps"]] == ["accept"]
+
+    listing = citizen.get("/api/v1/applications").json()
+    assert [a["number"] for a in listing["items"]] == [number]
+    detail = citizen.get(f"/api/v1/applications/{number}").json()
+    assert [e["kind"] for e in detail["timeline"]] == ["created", "submitted"]
+
+    # Someone else's application does not exist for them.
+    assert _client("lisi").get(f"/api/v1/applications/{number}").status_code == 404
+
+    clerk = _client("clerk")
+    tasks = clerk.get(f"/api/v1/tasks?number={number}").json()
+    assert tasks["total"] == 1
+    task = tasks["items"][0]
+    assert task["light"] in ("green", "yellow")
+    assert task["step"] == "accept"
+    response = clerk.post(
+        f"/api/v1/tasks/{task['id']}/actions",
+        {"action": "accept", "version": task["version"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["application_status"] == "in_review"
+
+    # The same (now stale) version again: 409, nothing changes.
+    response = clerk.post(
+        f"/api/v1/tasks/{task['id']}/actions",
+        {"action": "accept", "version": task["version"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "TASK_VERSION_CONFLICT"
+
+    detail = citizen.get(f"/api/v1/applications/{number}").json()
+    assert detail["status"] == "in_review"
+    assert detail["due_date"]
+    assert {s["step"] for s in detail["current_steps"]} == {"market_review", "hygiene_review"}
+
+
+def test_uploads_are_recognised_by_content_not_name(demo_catalog, settings):
+    citizen = _client("zhangsan")
+    app_id = _draft(citizen)["id"]
+    response = _upload(citizen, app_id, "layout_plan", b"MZ\x90\x00 not a pdf", "evil.pdf")
+    assert response.status_code == 415
+    assert response.json()["code"] == "MATERIAL_TYPE_NOT_ALLOWED"
+    response = _upload(citizen, app_id, "layout_plan", JPEG, "photo.pdf")
+    assert response.status_code == 201
+    assert response.json()["content_type"] == "image/jpeg"
+    response = _upload(citizen, app_id, "no_such_material", PDF)
+    assert response.status_code == 422
+    assert response.json()["code"] == "MATERIAL_UNKNOWN"
+    settings.ONEWINDOW_MATERIAL_MAX_BYTES = 40
+    response = _upload(citizen, app_id, "layout_plan", PDF + b"x" * 40)
+    assert response.status_code == 413
+    assert response.json()["code"] == "MATERIAL_TOO_LARGE"
+
+
+def eicar_scanner(data: bytes) -> bool:
+    """A test scanner: rejects the EICAR test signature."""
+    return b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE" not in data
+
+
+def test_the_virus_scan_hook_rejects_infected_files(demo_catalog, settings):
+    settings.ONEWINDOW_VIRUS_SCANNER = "tests.casework.test_api.eicar_scanner"
+    citizen = _client("zhangsan")
+    app_id = _draft(citizen)["id"]
+    response = _upload(
+        citizen,
+        app_id,
+        "layout_plan",
+        PDF + b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!",
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "MATERIAL_INFECTED"
+    response = _upload(citizen, app_id, "layout_plan", PDF)
+    assert response.status_code == 201
+    assert response.json()["scan_status"] == "clean"
+
+
+def test_tasks_are_for_staff_with_casework_roles(demo_catalog):
+    assert _client("zhangsan").get("/api/v1/tasks").status_code == 403
+    assert Client().get("/api/v1/tasks").status_code == 401
