@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -12,14 +13,13 @@ from ninja.files import UploadedFile
 from onewindow.casework import selectors, services
 from onewindow.casework.models import Application, MaterialFile, TimelineEvent
 from onewindow.identity.access import CITIZEN, STAFF, Subject, api_access
+from onewindow.identity.models import CASEWORK_ROLES
 from onewindow.kit.errors import ApiError, FieldError
 from onewindow.workflow import selectors as work
 from onewindow.workflow.models import WorkItem, WorkItemStatus
 
 router = Router(tags=["applications"])
 tasks_router = Router(tags=["tasks"])
-
-CASEWORK_ROLES = ("window_clerk", "reviewer", "approver", "department_head")
 
 
 def _subject(request: HttpRequest) -> Subject:
@@ -282,7 +282,7 @@ def material_upload(
     file: File[UploadedFile],
 ) -> Status[MaterialFileOut]:
     subject, application = _mine(request, public_id, "handling")
-    if file.size is not None and file.size > services.settings.ONEWINDOW_MATERIAL_MAX_BYTES:
+    if file.size is not None and file.size > settings.ONEWINDOW_MATERIAL_MAX_BYTES:
         from onewindow.casework.errors import MATERIAL_TOO_LARGE
 
         raise ApiError(MATERIAL_TOO_LARGE, details=[FieldError("file", "too_large", "")])

@@ -16,12 +16,18 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from onewindow.casework import selectors
+from onewindow.casework import selectors, services
 from onewindow.casework.models import Application, MaterialFile
-from onewindow.catalog.models import Material, MaterialSource, Necessity
-from onewindow.catalog.schema import FormField, FormSchema, parse_schema, validate_answers, visible
+from onewindow.catalog.models import Material, MaterialSource
+from onewindow.catalog.schema import (
+    FormField,
+    FormSchema,
+    parse_schema,
+    settle_visible,
+    validate_answers,
+    visible,
+)
 from onewindow.kit.errors import ApiError, FieldError
-from onewindow.kit.expressions import compile_expression
 from onewindow.kit.masking import mask_id_number, mask_phone
 from onewindow.org import selectors as org_selectors
 
@@ -92,14 +98,7 @@ def _provinces() -> frozenset[str]:
 def visible_keys(schema: FormSchema, answers: Mapping[str, Any]) -> set[str]:
     """Fields shown for these answers, settled the way ``validate_answers`` settles them."""
     cleaned, _errors = validate_answers(schema, answers, extra_provinces=_provinces())
-    typed = {**answers, **cleaned}
-    effective = typed
-    for _round in range(len(schema.fields) + 1):
-        hidden = {f.key for f in schema.fields if not visible(f, effective)}
-        settled = {k: v for k, v in typed.items() if k not in hidden}
-        if settled == effective:
-            break
-        effective = settled
+    effective = settle_visible(schema, {**answers, **cleaned})
     return {f.key for f in schema.fields if visible(f, effective)}
 
 
@@ -299,15 +298,7 @@ def material_views(
     current = {m.material_key: m for m in selectors.materials(application=application)}
     views = []
     for material in materials_of(application):
-        if material.source == MaterialSource.LICENSE:
-            need = "exempt"
-        elif material.necessity == Necessity.REQUIRED:
-            need = "required"
-        elif material.necessity == Necessity.CONDITIONAL and material.required_if:
-            needed = compile_expression(material.required_if).evaluate(cleaned)
-            need = "conditional_needed" if needed else "conditional_not_needed"
-        else:
-            need = "optional"
+        need = services.material_need(material, cleaned)
         views.append(
             MaterialView(
                 key=material.key,

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -53,8 +53,9 @@ from onewindow.catalog.schema import FormSchema, parse_schema, validate_answers
 from onewindow.events.services import emit
 from onewindow.identity.access import CITIZEN, STAFF, Subject
 from onewindow.identity.backends import user_for_identifier
+from onewindow.identity.errors import AGENT_OUT_OF_SCOPE
 from onewindow.identity.models import User
-from onewindow.identity.selectors import agent_may_act
+from onewindow.identity.selectors import agent_may_act, staff_ids_holding
 from onewindow.kit import filetypes
 from onewindow.kit.crypto import sm3_hex
 from onewindow.kit.errors import NOT_FOUND, PERMISSION_DENIED, ApiError, FieldError
@@ -62,7 +63,12 @@ from onewindow.kit.expressions import compile_expression
 from onewindow.org.selectors import platform_province_prefixes
 from onewindow.workflow import services as workflow
 from onewindow.workflow.calendar import deadline, working_days_left
-from onewindow.workflow.errors import OPINION_REQUIRED, TASK_ACTION_INVALID, TASK_CLAIMED_BY_OTHER
+from onewindow.workflow.errors import (
+    OPINION_REQUIRED,
+    TASK_ACTION_INVALID,
+    TASK_CLAIMED_BY_OTHER,
+    TASK_NOT_OPEN,
+)
 from onewindow.workflow.models import ProcessInstance, WorkItem, WorkItemKind, WorkItemStatus
 
 MAX_FORM_BYTES = 64 * 1024
@@ -135,20 +141,12 @@ def _notify(
     emit(name, payload, key=f"{name}:{application.public_id}{':' + suffix if suffix else ''}")
 
 
-def _staff_for(department_id: int, role: str) -> list[int]:
-    return list(
-        User.objects.filter(
-            is_active=True, staff__department_id=department_id, roles__role=role
-        ).values_list("pk", flat=True)
-    )
-
-
 def _announce_items(items: list[WorkItem]) -> None:
     for item in items:
         emit(
             "task.assigned",
             {
-                "recipients": _staff_for(item.department_id, item.role),
+                "recipients": staff_ids_holding(department_id=item.department_id, role=item.role),
                 "number": item.case_number,
                 "service_name": item.service_name,
                 "step_name": item.step_name,
@@ -241,8 +239,6 @@ def application_create(
         if not item.serves_organisations:
             raise ApiError(errors.SERVICE_AUDIENCE)
         if not agent_may_act(user=applicant, enterprise=enterprise, service_code=item.key):
-            from onewindow.identity.errors import AGENT_OUT_OF_SCOPE
-
             raise ApiError(AGENT_OUT_OF_SCOPE)
     elif not item.serves_individuals:
         raise ApiError(errors.SERVICE_AUDIENCE)
@@ -402,14 +398,22 @@ def material_upload(
 # --- checks and submission ---------------------------------------------------------------------
 
 
-def _material_required(material: Material, answers: Mapping[str, Any]) -> bool:
+def material_need(material: Material, answers: Mapping[str, Any]) -> str:
+    """Whether a material must be uploaded with these (cleaned) answers: ``exempt`` (an
+    e-license, 免提交: the department fetches it), ``required``, ``conditional_needed``,
+    ``conditional_not_needed`` or ``optional``."""
     if material.source == MaterialSource.LICENSE:
-        return False  # 免提交: the department fetches the e-license itself
+        return "exempt"
     if material.necessity == Necessity.REQUIRED:
-        return True
+        return "required"
     if material.necessity == Necessity.CONDITIONAL and material.required_if:
-        return bool(compile_expression(material.required_if).evaluate(answers))
-    return False
+        needed = compile_expression(material.required_if).evaluate(answers)
+        return "conditional_needed" if needed else "conditional_not_needed"
+    return "optional"
+
+
+def _material_required(material: Material, answers: Mapping[str, Any]) -> bool:
+    return material_need(material, answers) in ("required", "conditional_needed")
 
 
 def _jsonable(value: Any) -> Any:
@@ -450,9 +454,16 @@ def application_problems(application: Application) -> tuple[dict[str, Any], list
 def _next_number(item: ServiceItem, day: dt.date) -> str:
     """实施编码 + yyyyMMdd + five-digit daily serial, taken with an UPDATE in this transaction."""
     prefix = item.implementation_code
-    DailySerial.objects.bulk_create([DailySerial(prefix=prefix, day=day)], ignore_conflicts=True)
-    DailySerial.objects.filter(prefix=prefix, day=day).update(last=F("last") + 1)
-    last = DailySerial.objects.filter(prefix=prefix, day=day).values_list("last", flat=True).get()
+    table = DailySerial._meta.db_table
+    # One statement (SQLite >= 3.35 and PostgreSQL both have upsert ... RETURNING): the row
+    # lock is taken and the serial read in a single round trip.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, day, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (prefix, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [prefix, day],
+        )
+        (last,) = cursor.fetchone()
     return f"{prefix}{day:%Y%m%d}{last:05d}"
 
 
@@ -530,7 +541,7 @@ def _resume_clock(application: Application, day: dt.date) -> None:
     application.resume_status = ""
     application.paused_on = None
     if application.remaining_days is not None:
-        due, provisional = workflow._resumed_due(day, application.remaining_days)
+        due, provisional = workflow.resumed_due(day, application.remaining_days)
         application.due_date, application.provisional = due, provisional
         application.remaining_days = None
 
@@ -589,8 +600,6 @@ def task_act(
         elif action == "resume":
             created = _suspension_end(subject, instance, item, application, day)
         elif item.status != WorkItemStatus.OPEN:
-            from onewindow.workflow.errors import TASK_NOT_OPEN
-
             raise ApiError(TASK_NOT_OPEN)
         elif action == "supplement":
             created = _supplement_request(subject, instance, item, application, opinion, items, day)
@@ -687,7 +696,6 @@ def _engine_action(
 def _complete(application: Application, now: dt.datetime) -> None:
     application.status = Status.COMPLETED
     application.completed_at = now
-    application.due_date = application.due_date  # the last deadline stays for the record
     _timeline(application, "completed")
     _notify("application.completed", application)
 
@@ -937,7 +945,9 @@ def overdue_scan(*, day: dt.date | None = None) -> int:
             emit(
                 "task.overdue",
                 {
-                    "recipients": _staff_for(item.department_id, "department_head")
+                    "recipients": staff_ids_holding(
+                        department_id=item.department_id, role="department_head"
+                    )
                     + ([item.assignee_id] if item.assignee_id else []),
                     "number": item.case_number,
                     "service_name": item.service_name,

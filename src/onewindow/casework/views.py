@@ -34,12 +34,12 @@ from onewindow.casework.models import (
 )
 from onewindow.catalog import selectors as catalog_selectors
 from onewindow.identity.access import CITIZEN, STAFF, Subject, page_access
+from onewindow.identity.models import CASEWORK_ROLES
 from onewindow.kit.errors import ApiError
 from onewindow.workflow import selectors as work
 from onewindow.workflow.errors import TASK_VERSION_CONFLICT
 from onewindow.workflow.models import Light, WorkItem, WorkItemKind, WorkItemStatus
 
-CASEWORK_ROLES = ("window_clerk", "reviewer", "approver", "department_head")
 EDITABLE = (Status.DRAFT, Status.SUPPLEMENT)
 INBOX_PAGE_SIZE = 50
 MINE_PAGE_SIZE = 20

@@ -336,6 +336,20 @@ def _clean_value(field: FormField, value: Any, extra_provinces: frozenset[str]) 
     raise ValueError("invalid", _("Unknown field type."))
 
 
+def settle_visible(schema: FormSchema, typed: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers without those to hidden fields. An answer to a hidden field keeps nothing
+    else visible: drop hidden answers until the set of visible fields settles (chains such as
+    A shows B shows C)."""
+    effective = dict(typed)
+    for _round in range(len(schema.fields) + 1):
+        hidden = {f.key for f in schema.fields if not visible(f, effective)}
+        settled = {k: v for k, v in typed.items() if k not in hidden}
+        if settled == effective:
+            break
+        effective = settled
+    return effective
+
+
 def validate_answers(
     schema: FormSchema, answers: Mapping[str, Any], *, extra_provinces: Iterable[str] = ()
 ) -> tuple[dict[str, Any], list[AnswerError]]:
@@ -352,16 +366,7 @@ def validate_answers(
         if field.key in raw and not _empty(raw[field.key]):
             with contextlib.suppress(ValueError):  # invalid: the condition sees the raw text
                 typed[field.key] = _clean_value(field, raw[field.key], provinces)
-    # An answer to a hidden field keeps nothing else visible: drop hidden answers until the
-    # set of visible fields settles (chains such as A shows B shows C).
-    effective = typed
-    for _round in range(len(schema.fields) + 1):
-        hidden = {f.key for f in schema.fields if not visible(f, effective)}
-        settled = {k: v for k, v in typed.items() if k not in hidden}
-        if settled == effective:
-            break
-        effective = settled
-    typed = effective
+    typed = settle_visible(schema, typed)
     for field in schema.fields:
         if not visible(field, typed):
             continue

@@ -12,22 +12,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from onewindow.events.models import Delivery, OutboxEvent
-from onewindow.identity.models import Role
-
-
-def _is_system_admin(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(user.is_active and user.roles.filter(role=Role.SYSTEM_ADMIN).exists())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewing follows the console's role groups (identity.services.ADMIN_ROLE_PERMISSIONS:
+    the system administrator); nobody adds, changes or deletes here."""
+
     actions = None
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_system_admin(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_system_admin(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -45,9 +36,6 @@ class DeliveryInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_system_admin(request)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -27,7 +27,7 @@ from onewindow.identity.access import (
     header_text,
     public_operation,
 )
-from onewindow.identity.models import CONSOLE_ROLES, AgentGrant, Role, User
+from onewindow.identity.models import CASEWORK_ROLES, CONSOLE_ROLES, AgentGrant, Role, User
 from onewindow.identity.passwords import password_expired
 from onewindow.kit.errors import VALIDATION_FAILED, ApiError, FieldError
 
@@ -217,11 +217,6 @@ def me(request: HttpRequest) -> MeOut:
         mfa=subject.mfa,
         enterprises=enterprises,
     )
-
-
-# Staff who serve applicants; not the data steward, and not the three admins (三员 administer
-# the platform, they do not read citizens' data).
-CASEWORK_ROLES = [Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD]
 
 
 @router.get(

@@ -137,6 +137,9 @@ ADMIN_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR)
 # Roles that reach the admin console (always with TOTP): the three admins, and department
 # staff who maintain their own department's catalog items.
 CONSOLE_ROLES = (*ADMIN_ROLES, Role.CATALOG_EDITOR)
+# Staff who serve applicants and work the inboxes; not the data steward, and not the three
+# admins (三员 administer the platform, they do not read citizens' data).
+CASEWORK_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.DEPARTMENT_HEAD)
 
 
 class DataScope(models.TextChoices):

@@ -123,3 +123,13 @@ def login_history(*, user: User, limit: int = 20) -> QuerySet[AuditEntry]:
     return audit_selectors.entries(
         actor=user.username, actions=["auth.login", "auth.logout", "auth.login_failed"], limit=limit
     )
+
+
+def staff_ids_holding(*, department_id: int, role: str) -> list[int]:
+    """Ids of the active staff of a department who hold a role (who to tell about new work).
+    Ids only: no personal data leaves identity here."""
+    return list(
+        User.objects.filter(
+            is_active=True, staff__department_id=department_id, roles__role=role
+        ).values_list("pk", flat=True)
+    )

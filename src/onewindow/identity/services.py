@@ -291,6 +291,8 @@ ADMIN_ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("org", "department", ("view", "add", "change", "delete")),
         ("org", "servicehall", ("view", "add", "change", "delete")),
         ("org", "window", ("view", "add", "change", "delete")),
+        ("events", "outboxevent", ("view",)),  # the outbox, read-only: dead deliveries
+        ("events", "delivery", ("view",)),
     ],
     Role.SECURITY_ADMIN: [
         ("identity", "user", ("view", "change")),

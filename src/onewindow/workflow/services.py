@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from onewindow.identity.models import CASEWORK_ROLES
 from onewindow.kit.errors import NOT_FOUND, ApiError, FieldError
 from onewindow.org.models import Department
 from onewindow.workflow import engine
@@ -43,8 +44,8 @@ from onewindow.workflow.models import (
     WorkItemStatus,
 )
 
-#: The staff roles a process step may name (identity.models.Role, minus the admins).
-STEP_ROLES = frozenset({"window_clerk", "reviewer", "approver", "department_head"})
+#: The staff roles a process step may name: those who work the inboxes.
+STEP_ROLES = frozenset(role.value for role in CASEWORK_ROLES)
 OWNER = "owner"
 
 
@@ -408,7 +409,7 @@ def instance_pause(*, instance: ProcessInstance, today: dt.date) -> None:
         _bump(item, status=WorkItemStatus.PAUSED, remaining_days=remaining)
 
 
-def _resumed_due(today: dt.date, remaining: int | None) -> tuple[dt.date | None, bool]:
+def resumed_due(today: dt.date, remaining: int | None) -> tuple[dt.date | None, bool]:
     if remaining is None:
         return None, False
     if remaining >= 0:
@@ -433,7 +434,7 @@ def instance_resume(*, instance: ProcessInstance, today: dt.date) -> None:
     instance.version += 1
     instance.save(update_fields=["status", "version"])
     for item in WorkItem.objects.filter(instance=instance, status=WorkItemStatus.PAUSED):
-        due, provisional = _resumed_due(today, item.remaining_days)
+        due, provisional = resumed_due(today, item.remaining_days)
         _set_due(item, due, provisional)
         _bump(item, status=WorkItemStatus.OPEN, remaining_days=None)
 
