@@ -9,7 +9,13 @@ from django.test import Client
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache (Redis-backed in the PostgreSQL run)."""
+    """Each test starts with an empty cache (Redis-backed in the PostgreSQL run), and without
+    the in-process caches of immutable rows (on SQLite a rolled-back test's ids come back)."""
+    from onewindow.casework import services as casework
+    from onewindow.workflow import services as workflow
+
+    for cached in (casework._schema_for, casework._materials_for, workflow._parsed):
+        cached.cache_clear()
     cache.clear()
     yield
     cache.clear()

@@ -346,7 +346,17 @@ def test_red_items_are_escalated_to_the_head_once(city, on_day):
         ).values_list("pk", flat=True)
     )
     assert heads
-    assert heads <= set(events.get().payload["recipients"])
+    event = events.get()
+    assert event.payload["audience"] == {
+        "department_id": item.department_id,
+        "role": "department_head",
+    }
+    from onewindow.events.services import deliver_due
+    from onewindow.notify.models import Notification
+
+    deliver_due()
+    told = Notification.objects.filter(event=event).values_list("recipient_id", flat=True)
+    assert heads <= set(told)
     from onewindow.identity.access import _person_subject
     from onewindow.workflow.selectors import overdue
 

@@ -45,8 +45,8 @@ def two_consumers(isolated_consumers):
 @pytest.fixture
 def no_enqueue(monkeypatch):
     """Record what would be sent to huey instead of sending it."""
-    sent: list[int] = []
-    monkeypatch.setattr(tasks, "deliver_event", sent.append)
+    sent: list[list[int]] = []
+    monkeypatch.setattr(tasks, "deliver_events", sent.append)
     return sent
 
 
@@ -101,17 +101,17 @@ def test_emit_writes_one_pending_delivery_per_consumer_and_enqueues_after_commit
     assert no_enqueue == []  # not before the commit
     assert len(callbacks) == 1
     callbacks[0]()
-    assert no_enqueue == [event.pk]
+    assert no_enqueue == [[event.pk]]
 
 
 @pytest.mark.django_db
 def test_a_failed_enqueue_loses_nothing(
     two_consumers, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    def broken(event_id: int) -> None:
+    def broken(event_ids: list[int]) -> None:
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(tasks, "deliver_event", broken)
+    monkeypatch.setattr(tasks, "deliver_events", broken)
     with django_capture_on_commit_callbacks(execute=True), caplog.at_level(logging.WARNING):
         event = emit_one()
     assert "the sweep will deliver it" in caplog.text
@@ -136,6 +136,42 @@ def test_the_same_key_twice_is_a_no_op(two_consumers):
     assert Delivery.objects.count() == 2
     with pytest.raises(ValueError, match="already used"):
         emit_one(key="application.accepted:A-1", name=names.TASK_OVERDUE)
+
+
+@pytest.mark.django_db
+def test_emit_many_writes_a_changes_events_together_and_enqueues_them_once(
+    two_consumers, no_enqueue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier = emit_one(key="task.assigned:1")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        events = services.emit_many(
+            [
+                (names.APPLICATION_SUBMITTED, {"number": "A-3"}, "application.submitted:A-3"),
+                (names.TASK_ASSIGNED, {"number": "again"}, "task.assigned:1"),
+                (names.TASK_ASSIGNED, {"number": "A-3"}, "task.assigned:7"),
+                (names.TASK_ASSIGNED, {"number": "twice"}, "task.assigned:7"),
+            ]
+        )
+    assert [e.key for e in events] == [
+        "application.submitted:A-3",
+        "task.assigned:1",
+        "task.assigned:7",
+        "task.assigned:7",
+    ]
+    assert events[0].delivered_at is not None  # nobody consumes it here
+    assert events[1].pk == earlier.pk  # an existing key: its event, not a new one
+    assert events[1].payload == {"recipients": []}  # the first payload wins
+    assert events[2].pk == events[3].pk
+    assert events[2].payload["number"] == "A-3"  # within one call too
+    assert OutboxEvent.objects.count() == 3
+    rows = Delivery.objects.exclude(event=earlier).values_list("event_id", "consumer")
+    assert sorted(rows) == [(events[2].pk, "test.a"), (events[2].pk, "test.b")]
+    assert no_enqueue == [[earlier.pk], [events[2].pk]]  # one delivery task per transaction
+    with pytest.raises(ValueError, match="already used"), transaction.atomic():
+        services.emit_many([(names.TASK_OVERDUE, {}, "task.assigned:1")])
+    with pytest.raises(ValueError, match="already used"), transaction.atomic():
+        services.emit_many([(names.TASK_ASSIGNED, {}, "k-9"), (names.TASK_OVERDUE, {}, "k-9")])
 
 
 @pytest.mark.django_db

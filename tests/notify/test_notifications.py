@@ -54,6 +54,32 @@ def test_unknown_recipients_and_unsafe_links_are_dropped(notify_event, people):
     assert Delivery.objects.get(event=event).status == DeliveryStatus.DONE
 
 
+def test_an_audience_reaches_the_departments_holders_of_the_role_at_delivery(notify_event, people):
+    from onewindow.identity.models import User
+    from onewindow.org.models import Department
+
+    market = Department.objects.get(code="market")
+    reviewers = set(
+        User.objects.filter(
+            is_active=True, staff__department=market, roles__role="reviewer"
+        ).values_list("username", flat=True)
+    )
+    assert reviewers
+    event = notify_event(
+        names.TASK_ASSIGNED,
+        "task:audience",
+        audience={"department_id": market.pk, "role": "reviewer"},
+        recipients=[people["zhangsan"].pk],
+        number="A-9",
+    )
+    told = Notification.objects.filter(event=event).values_list("recipient__username", flat=True)
+    assert set(told) == reviewers | {"zhangsan"}
+    assert "audience" not in Notification.objects.filter(event=event).first().params
+    for bad in ({"department_id": "1", "role": "reviewer"}, {"department_id": market.pk}, "x"):
+        stray = notify_event(names.TASK_ASSIGNED, f"task:bad:{bad}", audience=bad)
+        assert not Notification.objects.filter(event=stray).exists()
+
+
 def test_redelivery_gives_no_duplicate(notify_event, people):
     event = accepted(notify_event, people, recipients=("zhangsan", "lisi"))
     # The delivery is made pending again, as if the worker died after the handler ran.

@@ -111,7 +111,8 @@ def audit_record(
             json.dumps(_with_context(detail, ctx), ensure_ascii=False, default=str)
         ),
     }
-    with transaction.atomic():
+    # No savepoint: a failure here is a failure of the caller's whole change.
+    with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         seq = head.seq + 1
         digest = entry_hash(prev_hash=head.hash, seq=seq, **fields)

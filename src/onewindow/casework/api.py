@@ -15,6 +15,7 @@ from onewindow.casework.models import Application, MaterialFile, TimelineEvent
 from onewindow.identity.access import CITIZEN, STAFF, Subject, api_access
 from onewindow.identity.models import CASEWORK_ROLES
 from onewindow.kit.errors import ApiError, FieldError
+from onewindow.org.selectors import department_label
 from onewindow.workflow import selectors as work
 from onewindow.workflow.models import WorkItem, WorkItemStatus
 
@@ -131,12 +132,13 @@ def _summary(application: Application) -> dict[str, Any]:
 
 
 def _step_out(item: WorkItem, today: dt.date) -> StepOut:
+    code, name = department_label(item.department_id)
     return StepOut(
         task_id=item.pk,
         step=item.step,
         step_name=item.step_name,
-        department=item.department.code,
-        department_name=item.department.name,
+        department=code,
+        department_name=name,
         status=item.status,
         due_date=item.due_at,
         light=item.light(today),
@@ -160,7 +162,13 @@ def _material_out(row: MaterialFile) -> MaterialFileOut:
 
 def application_out(application: Application, *, staff: bool) -> ApplicationOut:
     today = services.today()
-    supplement = application.supplements.first()
+    events = selectors.timeline(application=application, staff=staff)
+    # Asked for at most once, and always on the timeline: no query when it never happened.
+    supplement = (
+        application.supplements.first()
+        if any(e.kind == "supplement_requested" for e in events)
+        else None
+    )
     return ApplicationOut(
         **_summary(application),
         version=application.version,
@@ -185,16 +193,16 @@ def application_out(application: Application, *, staff: bool) -> ApplicationOut:
         )
         if supplement
         else None,
-        timeline=[
-            _timeline_out(e) for e in selectors.timeline(application=application, staff=staff)
-        ],
+        timeline=[_timeline_out(e) for e in events],
     )
 
 
-def _mine(request: HttpRequest, public_id: str, purpose: str) -> tuple[Subject, Application]:
+def _mine(
+    request: HttpRequest, public_id: str, purpose: str, *, related: bool = True
+) -> tuple[Subject, Application]:
     subject = _subject(request)
     return subject, selectors.application_visible(
-        subject=subject, public_id=public_id, purpose=purpose
+        subject=subject, public_id=public_id, purpose=purpose, related=related
     )
 
 
@@ -303,7 +311,8 @@ def material_upload(
     summary="Submit (or return every correction at once)",
 )
 def application_submit(request: HttpRequest, public_id: str) -> ApplicationOut:
-    subject, application = _mine(request, public_id, "handling")
+    # The service re-reads the row under lock with what it needs.
+    subject, application = _mine(request, public_id, "handling", related=False)
     application = services.application_submit(subject=subject, application=application)
     return application_out(application, staff=subject.kind == STAFF)
 

@@ -36,9 +36,10 @@ class Channel(models.TextChoices):
 
 class Application(models.Model):
     ref = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # Drafts have no number yet; NULLs do not collide under the unique constraint.
+    # Drafts have no number yet; NULLs do not collide under the unique constraint (declared
+    # in Meta: a plain unique index, no second LIKE index that every submission would update).
     number = models.CharField(  # noqa: DJ001
-        _("application number (办件编号)"), max_length=64, null=True, unique=True
+        _("application number (办件编号)"), max_length=64, null=True
     )
     service_item = models.ForeignKey(
         "catalog.ServiceItem", on_delete=models.PROTECT, related_name="applications"
@@ -47,11 +48,16 @@ class Application(models.Model):
         "catalog.ServiceVersion", on_delete=models.PROTECT, related_name="applications"
     )
     service_name = models.CharField(_("service"), max_length=200)
+    # department, applicant and enterprise lead the composite indexes in Meta, which serve
+    # their foreign keys too: no single-column index of their own to maintain on every write.
     department = models.ForeignKey(
-        "org.Department", on_delete=models.PROTECT, related_name="applications"
+        "org.Department", on_delete=models.PROTECT, related_name="applications", db_index=False
     )
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="applications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="applications",
+        db_index=False,
     )
     enterprise = models.ForeignKey(
         "identity.Enterprise",
@@ -59,6 +65,7 @@ class Application(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="applications",
+        db_index=False,
     )
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -98,6 +105,7 @@ class Application(models.Model):
             models.Index(fields=["enterprise", "-created_at"], name="application_enterprise"),
             models.Index(fields=["department", "status"], name="application_department"),
         ]
+        constraints = [models.UniqueConstraint(fields=["number"], name="application_number")]
         verbose_name = _("application")
         verbose_name_plural = _("applications")
 

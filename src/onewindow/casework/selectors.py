@@ -36,15 +36,20 @@ def _lookup(public_id: str) -> Q:
         return Q(number=public_id)
 
 
-def application_visible(*, subject: Subject, public_id: str, purpose: str) -> Application:
+def application_visible(
+    *, subject: Subject, public_id: str, purpose: str, related: bool = True
+) -> Application:
     """One application by number (or draft reference), if the subject may see it.
 
     Applicants see their own; staff see those of their department, those with a work item in
-    their department (parallel steps elsewhere), and those they filed at a counter.
+    their department (parallel steps elsewhere), and those they filed at a counter. With
+    ``related=False`` only the row itself is read (for a service that re-reads it under lock).
     """
-    rows = Application.objects.filter(_lookup(public_id)).select_related(
-        "department", "service_version", "service_item", "applicant", "enterprise"
-    )
+    rows = Application.objects.filter(_lookup(public_id))
+    if related:
+        rows = rows.select_related(
+            "department", "service_version", "service_item", "applicant", "enterprise"
+        )
     application = rows.first()
     if application is None or not _may_see(subject, application):
         raise ApiError(NOT_FOUND)

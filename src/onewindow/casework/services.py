@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -50,12 +50,12 @@ from onewindow.catalog.models import (
     ServiceVersion,
 )
 from onewindow.catalog.schema import FormSchema, parse_schema, validate_answers
-from onewindow.events.services import emit
+from onewindow.events.services import emit, emit_many
 from onewindow.identity.access import CITIZEN, STAFF, Subject
 from onewindow.identity.backends import user_for_identifier
 from onewindow.identity.errors import AGENT_OUT_OF_SCOPE
 from onewindow.identity.models import User
-from onewindow.identity.selectors import agent_may_act, staff_ids_holding
+from onewindow.identity.selectors import agent_may_act
 from onewindow.kit import filetypes
 from onewindow.kit.crypto import sm3_hex
 from onewindow.kit.errors import NOT_FOUND, PERMISSION_DENIED, ApiError, FieldError
@@ -101,6 +101,12 @@ def _schema_for(version_id: int) -> FormSchema:
     return schema
 
 
+@lru_cache(maxsize=512)
+def _materials_for(version_id: int) -> tuple[Material, ...]:
+    # A version's materials are written with the version and never change afterwards.
+    return tuple(Material.objects.filter(version_id=version_id).order_by("order", "id"))
+
+
 def _timeline(
     application: Application,
     kind: str,
@@ -122,14 +128,14 @@ def _timeline(
     )
 
 
-def _notify(
+def _event(
     name: str,
     application: Application,
     suffix: str = "",
     recipients: list[int] | None = None,
     **params: Any,
-) -> None:
-    """Write an outbox event about the application for its applicant (or the given people)."""
+) -> tuple[str, dict[str, Any], str]:
+    """An outbox event about the application, for its applicant (or the given people)."""
     payload = {
         "recipients": recipients if recipients is not None else [application.applicant_id],
         "number": application.public_id,
@@ -138,23 +144,43 @@ def _notify(
         "link": f"/applications/{application.public_id}/",
         **params,
     }
-    emit(name, payload, key=f"{name}:{application.public_id}{':' + suffix if suffix else ''}")
+    return name, payload, f"{name}:{application.public_id}{':' + suffix if suffix else ''}"
 
 
-def _announce_items(items: list[WorkItem]) -> None:
-    for item in items:
-        emit(
+def _notify(
+    name: str,
+    application: Application,
+    suffix: str = "",
+    recipients: list[int] | None = None,
+    **params: Any,
+) -> None:
+    """Write an outbox event about the application for its applicant (or the given people)."""
+    emit_many([_event(name, application, suffix, recipients, **params)])
+
+
+def _item_events(items: list[WorkItem]) -> list[tuple[str, dict[str, Any], str]]:
+    """task.assigned for new work items: their department's holders of the step's role are
+    told (looked up when the event is delivered)."""
+    return [
+        (
             "task.assigned",
             {
-                "recipients": staff_ids_holding(department_id=item.department_id, role=item.role),
+                "audience": {"department_id": item.department_id, "role": item.role},
                 "number": item.case_number,
                 "service_name": item.service_name,
                 "step_name": item.step_name,
                 "due_date": item.due_at.isoformat() if item.due_at else "",
                 "link": f"/workbench/tasks/{item.pk}/",
             },
-            key=f"task.assigned:{item.pk}",
+            f"task.assigned:{item.pk}",
         )
+        for item in items
+    ]
+
+
+def _announce_items(items: list[WorkItem]) -> None:
+    if items:
+        emit_many(_item_events(items))
 
 
 def _check_form_size(form_data: Any) -> dict[str, Any]:
@@ -439,7 +465,7 @@ def application_problems(application: Application) -> tuple[dict[str, Any], list
             "material_key", flat=True
         )
     )
-    for material in Material.objects.filter(version_id=application.service_version_id):
+    for material in _materials_for(application.service_version_id):
         if material.key not in uploaded and _material_required(material, cleaned):
             problems.append(
                 FieldError(
@@ -479,13 +505,22 @@ def _process_for(application: Application) -> Any:
     return row
 
 
+def _locked_application(pk: int) -> Application:
+    """The application row, locked, with what submission and its answer read."""
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("service_item", "service_version", "department", "enterprise")
+        .get(pk=pk)
+    )
+
+
 def application_submit(*, subject: Subject, application: Application) -> Application:
     """Submit a draft (numbered, work starts), or return a correction (补正) all at once."""
     if application.status == Status.SUPPLEMENT:
         return _supplement_return(subject=subject, application=application)
     day = today()
     with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
+        locked = _locked_application(application.pk)
         if locked.status != Status.DRAFT:
             raise ApiError(errors.APPLICATION_NOT_EDITABLE)
         cleaned, problems = application_problems(locked)
@@ -498,11 +533,8 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
         locked.submitted_at = timezone.now()
         locked.process_key = f"{definition.key}@{definition.version}"
         locked.version += 1
-        try:
-            with transaction.atomic():
-                locked.save()
-        except IntegrityError:  # pragma: no cover - the serial makes this unreachable
-            raise ApiError(errors.APPLICATION_VERSION_CONFLICT) from None
+        # The number comes from the daily serial row locked above, so it cannot collide.
+        locked.save()
         outcome = workflow.process_start(
             case_number=locked.number,
             definition_row=definition,
@@ -512,8 +544,7 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
             today=day,
         )
         _timeline(locked, "submitted", counter=locked.channel == Channel.COUNTER)
-        _notify("application.submitted", locked)
-        _announce_items(outcome.created)
+        emit_many([_event("application.submitted", locked), *_item_events(outcome.created)])
         audit_record(
             actor=_actor(subject),
             action="casework.submit",
@@ -772,7 +803,7 @@ def _supplement_return(*, subject: Subject, application: Application) -> Applica
     day = today()
     with transaction.atomic():
         instance = ProcessInstance.objects.select_for_update().get(case_number=application.number)
-        locked = Application.objects.select_for_update().get(pk=application.pk)
+        locked = _locked_application(application.pk)
         if locked.status != Status.SUPPLEMENT:
             raise ApiError(errors.APPLICATION_NOT_EDITABLE)
         cleaned, problems = application_problems(locked)
@@ -945,10 +976,8 @@ def overdue_scan(*, day: dt.date | None = None) -> int:
             emit(
                 "task.overdue",
                 {
-                    "recipients": staff_ids_holding(
-                        department_id=item.department_id, role="department_head"
-                    )
-                    + ([item.assignee_id] if item.assignee_id else []),
+                    "audience": {"department_id": item.department_id, "role": "department_head"},
+                    "recipients": [item.assignee_id] if item.assignee_id else [],
                     "number": item.case_number,
                     "service_name": item.service_name,
                     "step_name": item.step_name,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 class OutboxEvent(models.Model):
     name = models.CharField(_("event"), max_length=64, db_index=True)
-    key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    key = models.CharField(_("idempotency key"), max_length=200)  # unique: see Meta
     payload = models.JSONField(_("payload"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     delivered_at = models.DateTimeField(
@@ -32,6 +32,8 @@ class OutboxEvent(models.Model):
         ordering = ["-id"]
         verbose_name = _("outbox event")
         verbose_name_plural = _("outbox events")
+        # A plain unique index (unique=True on a CharField adds a LIKE index on PostgreSQL).
+        constraints = [models.UniqueConstraint(fields=["key"], name="events_event_key")]
         indexes = [
             models.Index(
                 fields=["created_at"],
@@ -51,8 +53,12 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(models.Model):
-    event = models.ForeignKey(
-        OutboxEvent, verbose_name=_("event"), on_delete=models.CASCADE, related_name="deliveries"
+    event = models.ForeignKey(  # indexed by the (event, consumer) constraint
+        OutboxEvent,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
     )
     consumer = models.CharField(_("consumer"), max_length=100)
     status = models.CharField(

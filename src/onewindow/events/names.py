@@ -4,7 +4,8 @@
 registry: a typo is a programming error found at once, not an event nobody ever receives. Add a
 name here (with its docstring: who emits it, what the payload carries) before emitting it.
 
-Every payload that should reach people carries ``recipients`` (a list of user ids) and display
+Every payload that should reach people carries ``recipients`` (a list of user ids) or
+``audience`` (``{"department_id": N, "role": R}``, resolved by the consumer) and display
 parameters (``number``, ``service_name``, ``reason``, ``due_date``, ``link``); see
 ``onewindow.notify.consumers``. Payloads are stored in clear and shown to the system
 administrator in the console: never put personal identifiers (ID numbers, mobiles) in them;

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from onewindow.events import names, registry
@@ -69,43 +71,87 @@ def emit(name: str, payload: dict[str, Any], *, key: str) -> OutboxEvent:
     no-op that returns the existing event (its first payload wins). The payload must be JSON
     (dates and decimals are turned into strings). Delivery starts after commit.
     """
-    names.check(name)
-    if not key or len(key) > 200:
-        raise ValueError("an event key is 1-200 characters")
+    return emit_many([(name, payload, key)])[0]
+
+
+def emit_many(events: Sequence[tuple[str, dict[str, Any], str]]) -> list[OutboxEvent]:
+    """``emit`` for several events of one change at once: (name, payload, key) each, in one
+    INSERT (``ON CONFLICT (key) DO NOTHING``: a key that exists, or that a concurrent
+    transaction commits first, is not inserted and its existing event is returned), one INSERT
+    of the deliveries and one delivery task after commit. Returns the events in the given
+    order."""
     if not transaction.get_connection().in_atomic_block:
         raise OutsideTransactionError(
             "events.services.emit() must be called inside the transaction that makes the "
             "change (wrap the service in transaction.atomic); in autocommit mode the event "
             "could be sent for a change that never happened, or lost for one that did"
         )
-    existing = OutboxEvent.objects.filter(key=key).first()
-    if existing is not None:
-        return _same_event(existing, name)
-    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    if not isinstance(data, dict):
-        raise TypeError("an event payload is a JSON object (a dict)")
-    consumers = registry.consumers_for(name)
     now = timezone.now()
-    try:
-        with transaction.atomic():  # a savepoint: losing a race on the key keeps the caller's
-            event = OutboxEvent.objects.create(
-                name=name,
-                key=key,
-                payload=data,
-                created_at=now,
-                delivered_at=None if consumers else now,
-            )
-            Delivery.objects.bulk_create(
-                [Delivery(event=event, consumer=c, next_attempt_at=now) for c in consumers]
-            )
-    except IntegrityError:
-        # Another transaction emitted the same key first and has committed (PostgreSQL made us
-        # wait for it); theirs is the event.
-        return _same_event(OutboxEvent.objects.get(key=key), name)
-    if consumers:
-        event_id = event.pk
-        transaction.on_commit(lambda: _enqueue(event_id), robust=True)
-    return event
+    wanted: dict[str, OutboxEvent] = {}
+    for name, payload, key in events:
+        names.check(name)
+        if not key or len(key) > 200:
+            raise ValueError("an event key is 1-200 characters")
+        data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+        if not isinstance(data, dict):
+            raise TypeError("an event payload is a JSON object (a dict)")
+        if key in wanted:
+            _same_event(wanted[key], name)
+            continue
+        consumers = registry.consumers_for(name)
+        wanted[key] = OutboxEvent(
+            name=name,
+            key=key,
+            payload=data,
+            created_at=now,
+            delivered_at=None if consumers else now,
+        )
+    if not wanted:
+        return []
+    inserted = _insert_new(list(wanted.values()))
+    missing = [key for key in wanted if key not in inserted]
+    if missing:
+        # Emitted before (or by a transaction that committed while we waited): theirs is the
+        # event, and its first payload wins.
+        for existing in OutboxEvent.objects.filter(key__in=missing):
+            wanted[existing.key] = _same_event(existing, wanted[existing.key].name)
+    deliveries: list[Delivery] = []
+    for key, event_id in inserted.items():
+        event = wanted[key]
+        event.pk = event_id
+        event._state.adding = False
+        event._state.db = "default"
+        deliveries.extend(
+            Delivery(event_id=event_id, consumer=c, next_attempt_at=now)
+            for c in registry.consumers_for(event.name)
+        )
+    if deliveries:
+        Delivery.objects.bulk_create(deliveries)
+        ids = sorted({d.event_id for d in deliveries})
+        transaction.on_commit(lambda: _enqueue(ids), robust=True)
+    return [wanted[key] for _name, _payload, key in events]
+
+
+def _insert_new(rows: list[OutboxEvent]) -> dict[str, int]:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id, key: {key: id} of the new rows.
+    (PostgreSQL waits for a concurrent insert of the same key to commit or roll back, so no
+    savepoint is needed to survive that race.)"""
+    meta = OutboxEvent._meta
+    columns = ["name", "key", "payload", "created_at", "delivered_at"]
+    fields = [f for c in columns if isinstance(f := meta.get_field(c), Field)]
+    quote = connection.ops.quote_name
+    params: list[Any] = []
+    for row in rows:
+        params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES {values} ON CONFLICT ({quote('key')}) DO NOTHING "
+        f"RETURNING {quote('id')}, {quote('key')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {key: event_id for event_id, key in cursor.fetchall()}
 
 
 def _same_event(existing: OutboxEvent, name: str) -> OutboxEvent:
@@ -116,18 +162,18 @@ def _same_event(existing: OutboxEvent, name: str) -> OutboxEvent:
     return existing
 
 
-def _enqueue(event_id: int) -> None:
-    """After commit: ask the worker to deliver now. A failure here loses nothing: the rows are
-    committed and the periodic sweep delivers them."""
+def _enqueue(event_ids: list[int]) -> None:
+    """After commit: ask the worker to deliver now (one task for the transaction's events). A
+    failure here loses nothing: the rows are committed and the periodic sweep delivers them."""
     try:
-        from onewindow.events.tasks import deliver_event
+        from onewindow.events.tasks import deliver_events
 
-        deliver_event(event_id)
+        deliver_events(event_ids)
     except Exception:
         logger.warning(
             "could not enqueue event delivery; the sweep will deliver it",
             exc_info=True,
-            extra={"event_id": event_id},
+            extra={"event_ids": event_ids},
         )
 
 

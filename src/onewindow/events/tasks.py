@@ -1,6 +1,6 @@
 """Delivery jobs run by ``onewindow worker``.
 
-``deliver_event`` is enqueued after each commit that emitted an event; ``deliver_pending``
+``deliver_events`` is enqueued after each commit that emitted an event; ``deliver_pending``
 sweeps every minute, when a worker starts, and again at once while a backlog remains, so an
 event whose task was lost (enqueue failed, worker killed) is still delivered.
 """
@@ -20,8 +20,16 @@ SWEEP_LIMIT = 500
 
 
 @db_task()
+def deliver_events(event_ids: list[int]) -> None:
+    """Deliver a transaction's events to their consumers now (enqueued by ``emit`` after
+    commit), in the order they were emitted."""
+    for event_id in event_ids:
+        services.deliver(event_id)
+
+
+@db_task()
 def deliver_event(event_id: int) -> None:
-    """Deliver one event to its consumers now (enqueued by ``emit`` after commit)."""
+    """Deliver one event now (tasks queued by earlier releases; ``deliver_events`` now)."""
     services.deliver(event_id)
 
 

@@ -1,7 +1,9 @@
 """notify's outbox consumer: every application.* and task.* event becomes in-app messages.
 
-Emitters put ``recipients`` (user ids) in the payload, plus the display parameters the message
-templates use (``number``, ``service_name``, ``reason``, ``due_date``) and a relative ``link``.
+Emitters put ``recipients`` (user ids) and/or ``audience`` (``{"department_id", "role"}``: that
+department's staff holding the role, looked up at delivery) in the payload, plus the display
+parameters the message templates use (``number``, ``service_name``, ``reason``, ``due_date``)
+and a relative ``link``.
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from onewindow.events.models import OutboxEvent
+from onewindow.identity.selectors import staff_ids_holding
 from onewindow.notify.models import Notification
 
 MAX_RECIPIENTS = 10_000
 MAX_USER_ID = 2**63 - 1  # larger ids cannot exist (and would be a database error)
-RESERVED_PAYLOAD_KEYS = frozenset({"recipients", "link"})
+RESERVED_PAYLOAD_KEYS = frozenset({"recipients", "audience", "link"})
 
 
 def safe_link(value: Any) -> str:
@@ -32,15 +33,27 @@ def safe_link(value: Any) -> str:
     return link
 
 
+def _audience_ids(audience: Any) -> set[int]:
+    """``{"department_id": N, "role": "reviewer"}``: the department's active staff holding the
+    role when the event is delivered (so the emitter need not look people up)."""
+    if not isinstance(audience, dict):
+        return set()
+    department_id, role = audience.get("department_id"), audience.get("role")
+    if not isinstance(department_id, int) or not isinstance(role, str) or not role:
+        return set()
+    return set(staff_ids_holding(department_id=department_id, role=role))
+
+
 def _recipient_ids(payload: dict[str, Any]) -> list[int]:
     raw = payload.get("recipients") or []
     if not isinstance(raw, list):
-        return []
+        raw = []
     ids = {
         int(r)
         for r in raw[:MAX_RECIPIENTS]
         if isinstance(r, int | str) and str(r).isdigit() and 0 < int(r) <= MAX_USER_ID
     }
+    ids |= _audience_ids(payload.get("audience"))
     if not ids:
         return []
     # Only accounts that exist: a foreign key to a missing user would fail at commit, after the
@@ -51,7 +64,8 @@ def _recipient_ids(payload: dict[str, Any]) -> list[int]:
 
 @transaction.atomic
 def notifications_from_event(*, event: OutboxEvent) -> list[Notification]:
-    """One notification per recipient of ``event`` (``payload["recipients"]``: user ids); the
+    """One notification per recipient of ``event`` (``payload["recipients"]``: user ids, and
+    ``payload["audience"]``: a department's holders of a role); the
     other payload fields are kept as display parameters, ``payload["link"]`` as the link.
     Recipients who already have this event's notification are skipped, so calling it again
     adds nothing."""

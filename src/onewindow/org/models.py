@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from onewindow.kit import validators
 
 PROVINCES_CACHE_KEY = "org:platform-provinces"
+DEPARTMENT_IDS_CACHE_KEY = "org:department-ids"
 
 
 class RegionLevel(models.TextChoices):

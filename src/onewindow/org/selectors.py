@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 
-from onewindow.org.models import PROVINCES_CACHE_KEY, Department, Region, ServiceHall, Window
+from onewindow.org.models import (
+    DEPARTMENT_IDS_CACHE_KEY,
+    PROVINCES_CACHE_KEY,
+    Department,
+    Region,
+    ServiceHall,
+    Window,
+)
 
 
 def region_list(*, parent_code: str | None = None) -> QuerySet[Region]:
@@ -27,6 +36,32 @@ def platform_province_prefixes() -> frozenset[str]:
         cached = frozenset(code[:2] for code in codes)
         cache.set(PROVINCES_CACHE_KEY, cached, 60)
     return frozenset(cached)
+
+
+def _department_map() -> dict[str, Any]:
+    """{"by_code": {code: id}, "by_id": {id: (code, name)}}, cached (every save or delete of
+    a department drops it; see ``org.apps``)."""
+    found = cache.get(DEPARTMENT_IDS_CACHE_KEY)
+    if found is None:
+        rows = list(Department.objects.values_list("id", "code", "name"))
+        found = {
+            "by_code": {code: pk for pk, code, _name in rows},
+            "by_id": {pk: (code, name) for pk, code, name in rows},
+        }
+        cache.set(DEPARTMENT_IDS_CACHE_KEY, found, 3600)
+    return found
+
+
+def department_id_for(code: str) -> int | None:
+    """The id of the department with this code (cached)."""
+    found: int | None = _department_map()["by_code"].get(code)
+    return found
+
+
+def department_label(department_id: int) -> tuple[str, str]:
+    """(code, name) of a department by id (cached), ("", "") for an unknown id."""
+    found: tuple[str, str] = _department_map()["by_id"].get(department_id, ("", ""))
+    return found
 
 
 def department_list(*, region_code: str | None = None) -> QuerySet[Department]:

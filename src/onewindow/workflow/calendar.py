@@ -23,9 +23,21 @@ CACHE_KEY = "workflow:calendar:{year}"
 
 
 class DatabaseCalendar:
-    """Reads a year's exceptions once and keeps them in the cache (invalidated on import)."""
+    """Reads a year's exceptions once and keeps them in the cache (invalidated on import).
+
+    One instance also remembers the years it has read, so counting N days costs one cache
+    read per year, not one per day; make a new instance per computation (they are cheap)."""
+
+    def __init__(self) -> None:
+        self._years: dict[int, YearData] = {}
 
     def year_data(self, year: int) -> YearData:
+        known = self._years.get(year)
+        if known is None:
+            known = self._years[year] = self._read(year)
+        return known
+
+    def _read(self, year: int) -> YearData:
         key = CACHE_KEY.format(year=year)
         cached = cache.get(key)
         if cached is None:

@@ -92,7 +92,7 @@ class ProcessInstance(models.Model):
     JSON); ``version`` is bumped on every change so concurrent writers cannot both win."""
 
     definition = models.ForeignKey(ProcessDefinition, on_delete=models.PROTECT)
-    case_number = models.CharField(_("case number"), max_length=64, unique=True)
+    case_number = models.CharField(_("case number"), max_length=64)
     owner_department = models.ForeignKey(
         "org.Department", on_delete=models.PROTECT, related_name="+"
     )
@@ -103,6 +103,8 @@ class ProcessInstance(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # A plain unique index (unique=True on a CharField adds a LIKE index on PostgreSQL).
+        constraints = [models.UniqueConstraint(fields=["case_number"], name="instance_case")]
         verbose_name = _("process instance")
         verbose_name_plural = _("process instances")
 
@@ -135,15 +137,19 @@ class WorkItem(models.Model):
     approval of an extension. Inboxes and overdue lists are plain indexed queries on this table.
     """
 
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="items")
+    # instance, department and assignee lead the composite indexes in Meta, which also serve
+    # their foreign keys; each index here is updated by every insert, so none is redundant.
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=WorkItemKind.choices, default=WorkItemKind.STEP)
     token = models.CharField(max_length=16, blank=True)
     step = models.CharField(_("step"), max_length=64)
     step_name = models.CharField(_("step name"), max_length=100)
-    case_number = models.CharField(_("case number"), max_length=64, db_index=True)
+    case_number = models.CharField(_("case number"), max_length=64)
     service_name = models.CharField(_("service"), max_length=200)
     department = models.ForeignKey(
-        "org.Department", on_delete=models.PROTECT, related_name="work_items"
+        "org.Department", on_delete=models.PROTECT, related_name="work_items", db_index=False
     )
     role = models.CharField(_("role"), max_length=32)
     assignee = models.ForeignKey(
@@ -152,6 +158,7 @@ class WorkItem(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="work_items",
+        db_index=False,
     )
     status = models.CharField(
         _("status"), max_length=16, choices=WorkItemStatus.choices, default=WorkItemStatus.OPEN
@@ -187,6 +194,7 @@ class WorkItem(models.Model):
             models.Index(fields=["assignee", "status", "due_at"], name="workitem_mine"),
             models.Index(fields=["status", "due_at"], name="workitem_overdue"),
             models.Index(fields=["instance", "status"], name="workitem_instance"),
+            models.Index(fields=["case_number"], name="workitem_case"),
         ]
         verbose_name = _("work item")
         verbose_name_plural = _("work items")

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django.utils import timezone
 from onewindow.identity.models import CASEWORK_ROLES
 from onewindow.kit.errors import NOT_FOUND, ApiError, FieldError
 from onewindow.org.models import Department
+from onewindow.org.selectors import department_id_for
 from onewindow.workflow import engine
 from onewindow.workflow.calendar import DatabaseCalendar, deadline, working_days_left
 from onewindow.workflow.errors import (
@@ -72,6 +74,9 @@ def definition_save(*, source: str) -> ProcessDefinition:
         version=parsed.version,
         defaults={"name": parsed.name or "", "source": source, "checksum": checksum},
     )
+    if created:
+        cache.delete(LATEST_CACHE_KEY.format(key=parsed.key))
+        transaction.on_commit(lambda: cache.delete(LATEST_CACHE_KEY.format(key=parsed.key)))
     if not created and row.checksum != checksum:
         raise ApiError(
             PROCESS_DEFINITION_INVALID,
@@ -87,8 +92,21 @@ def definition_save(*, source: str) -> ProcessDefinition:
     return row
 
 
+LATEST_CACHE_KEY = "workflow:latest-definition:{key}"
+LATEST_CACHE_SECONDS = 300
+
+
 def definition_latest(key: str) -> ProcessDefinition | None:
-    return ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+    """The newest stored version of a definition (cached; ``definition_save`` drops the entry
+    when a new version commits, so a submission after a load starts the new version)."""
+    cache_key = LATEST_CACHE_KEY.format(key=key)
+    cached = cache.get(cache_key)
+    if cached is None:
+        row = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+        cached = ("row", row) if row is not None else ("none", None)
+        cache.set(cache_key, cached, LATEST_CACHE_SECONDS)
+    found: ProcessDefinition | None = cached[1]
+    return found
 
 
 @lru_cache(maxsize=256)
@@ -165,17 +183,17 @@ class Outcome:
         return any(isinstance(e, engine.ProcessFinished) for e in self.effects)
 
 
-def _department_for(step: Any, owner: Department) -> Department:
+def _department_for(step: Any, owner_id: int) -> int:
     code = getattr(step, "department", None) or OWNER
     if code == OWNER:
-        return owner
-    department = Department.objects.filter(code=code).first()
-    if department is None:
+        return owner_id
+    department_id = department_id_for(code)
+    if department_id is None:
         raise ApiError(
             PROCESS_DEFINITION_INVALID,
             details=[FieldError(f"steps.{step.id}.department", "unknown_department", code)],
         )
-    return department
+    return department_id
 
 
 def _apply_effects(
@@ -189,6 +207,15 @@ def _apply_effects(
     outcome: Outcome,
 ) -> None:
     now = timezone.now()
+    pending: list[WorkItem] = []
+
+    def flush() -> None:
+        # New items go in with one INSERT; before any other write, so the order of the
+        # engine's effects is the order of the database's changes.
+        if pending:
+            outcome.created.extend(WorkItem.objects.bulk_create(pending))
+            pending.clear()
+
     for effect in effects:
         outcome.effects.append(effect)
         if isinstance(effect, engine.TaskActivated):
@@ -200,7 +227,7 @@ def _apply_effects(
                 step_name=step.name or step.id,
                 case_number=instance.case_number,
                 service_name=service_name,
-                department=_department_for(step, instance.owner_department),
+                department_id=_department_for(step, instance.owner_department_id),
                 role=step.role or "",
                 actions=[
                     {"name": a.name, "label": a.label or a.name, "opinion": a.opinion}
@@ -216,9 +243,9 @@ def _apply_effects(
             )
             due, provisional = _step_due(step.time_limit, today, cap)
             _set_due(item, due, provisional)
-            item.save()
-            outcome.created.append(item)
+            pending.append(item)
         elif isinstance(effect, engine.TaskCancelled):
+            flush()
             WorkItem.objects.filter(
                 instance=instance,
                 token=effect.token,
@@ -227,9 +254,10 @@ def _apply_effects(
         elif isinstance(effect, engine.ProcessFinished):
             instance.status = InstanceStatus.FINISHED
             instance.finished_at = now
+    flush()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def process_start(
     *,
     case_number: str,
@@ -259,7 +287,8 @@ def process_start(
         cap=cap,
         outcome=outcome,
     )
-    instance.save(update_fields=["status", "finished_at"])
+    if instance.status != InstanceStatus.RUNNING:  # the process ended at once (e.g. instant)
+        instance.save(update_fields=["status", "finished_at"])
     return outcome
 
 
