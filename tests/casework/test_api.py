@@ -153,3 +153,59 @@ def test_the_virus_scan_hook_rejects_infected_files(demo_catalog, settings):
 def test_tasks_are_for_staff_with_casework_roles(demo_catalog):
     assert _client("zhangsan").get("/api/v1/tasks").status_code == 403
     assert Client().get("/api/v1/tasks").status_code == 401
+
+
+def test_material_files_download_for_those_who_see_the_case_and_staff_reads_are_audited(
+    demo_catalog,
+):
+    from onewindow.audit.models import AuditEntry
+
+    citizen = _client("zhangsan")
+    app_id = _draft(citizen)["id"]
+    first = _upload(citizen, app_id, "license_application", PDF, "申请书.pdf").json()
+    second = _upload(citizen, app_id, "license_application", PNG, "申请书（新）.png").json()
+    assert (first["version"], second["version"]) == (1, 2)
+    _upload(citizen, app_id, "layout_plan", PNG, "plan.png")
+    _upload(citizen, app_id, "safety_rules", PDF, "rules.pdf")
+    listed = citizen.get(f"/api/v1/applications/{app_id}").json()["materials"]
+    assert second["id"] in {m["id"] for m in listed}
+    assert first["id"] not in {m["id"] for m in listed}  # only current versions are listed
+
+    response = citizen.get(f"/api/v1/applications/{app_id}/materials/{first['id']}")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF  # the replaced version is kept
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "private" in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"]
+    response = citizen.get(f"/applications/{app_id}/materials/{second['id']}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PNG
+    # A draft is the applicant's alone; an unknown file id of their own case is 404 too.
+    assert (
+        _client("lisi").get(f"/api/v1/applications/{app_id}/materials/{first['id']}").status_code
+        == 404
+    )
+    assert citizen.get(f"/api/v1/applications/{app_id}/materials/999999").status_code == 404
+
+    number = citizen.post(f"/api/v1/applications/{app_id}/submit").json()["number"]
+    clerk = _client("clerk")  # gov_services holds the 受理 step
+    assert not AuditEntry.objects.filter(action="casework.material.view").exists()
+    response = clerk.get(f"/api/v1/applications/{number}/materials/{second['id']}")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PNG
+    entry = AuditEntry.objects.get(action="casework.material.view")
+    assert entry.object_id == number
+    assert entry.detail["purpose"] == "handling"
+    assert entry.detail["file"] == second["id"]
+    assert entry.detail["version"] == 2
+    assert entry.detail["sm3"] == second["sm3"]
+    assert entry.actor == "clerk"
+    # Staff of a department with no part in the case see nothing, not even that it exists.
+    hrss = _client("hrss_reviewer")
+    assert hrss.get(f"/api/v1/applications/{number}/materials/{second['id']}").status_code == 404
+    assert hrss.get(f"/applications/{number}/materials/{second['id']}/").status_code == 404
+    assert AuditEntry.objects.filter(action="casework.material.view").count() == 1
+    # The detail page links every listed file.
+    page = citizen.get(f"/applications/{number}/").content.decode()
+    assert f"/applications/{number}/materials/{second['id']}/" in page

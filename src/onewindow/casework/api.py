@@ -52,6 +52,7 @@ class TimelineOut(Schema):
 
 
 class MaterialFileOut(Schema):
+    id: int
     material_key: str
     material_name: str
     version: int
@@ -275,6 +276,27 @@ def application_update(
         version=payload.version,
     )
     return application_out(application, staff=subject.kind == STAFF)
+
+
+@router.get(
+    "/applications/{public_id}/materials/{file_id}",
+    auth=api_access(CITIZEN, STAFF),
+    summary="Download one stored material file (any version; staff reads are audited)",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, as uploaded (PDF, JPG, PNG or OFD)",
+                "content": {"application/octet-stream": {}},
+            }
+        }
+    },
+)
+def material_download(request: HttpRequest, public_id: str, file_id: int) -> HttpResponse:
+    subject, application = _mine(request, public_id, "handling")
+    row = selectors.material_file(
+        subject=subject, application=application, file_id=file_id, purpose="handling"
+    )
+    return selectors.material_response(row)
 
 
 @router.post(

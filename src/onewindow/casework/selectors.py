@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import Q, QuerySet
+from django.http import FileResponse
 
 from onewindow.audit.services import audit_record
 from onewindow.casework.models import Application, MaterialFile, TimelineEvent
@@ -107,3 +108,44 @@ def materials(*, application: Application, history: bool = False) -> list[Materi
     if not history:
         rows = rows.filter(current=True)
     return list(rows)
+
+
+def material_file(
+    *, subject: Subject, application: Application, file_id: int, purpose: str
+) -> MaterialFile:
+    """One stored file of an application the subject may already see (any version, so a
+    reviewer can compare a replacement with what it replaced). A staff member's opening of a
+    file leaves an audit row naming the file, its hash and the purpose."""
+    row = MaterialFile.objects.filter(application=application, pk=file_id).first()
+    if row is None:
+        raise ApiError(NOT_FOUND)
+    if subject.kind == STAFF:
+        audit_record(
+            actor=subject.label,
+            action="casework.material.view",
+            object_type="casework.application",
+            object_id=application.public_id,
+            object_repr=row.material_name,
+            detail={
+                "purpose": purpose,
+                "file": row.pk,
+                "material": row.material_key,
+                "version": row.version,
+                "sm3": row.sm3,
+            },
+        )
+    return row
+
+
+def material_response(row: MaterialFile) -> FileResponse:
+    """The file as a download: the type recognised at upload, the applicant's file name, never
+    rendered inline by the browser and never kept in a shared cache."""
+    response = FileResponse(
+        row.file.open("rb"),
+        as_attachment=True,
+        filename=row.original_name,
+        content_type=row.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

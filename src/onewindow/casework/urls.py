@@ -12,6 +12,11 @@ urlpatterns = [
     path("applications/<str:public_id>/", views.application_detail, name="detail"),
     path("applications/<str:public_id>/edit/", views.application_edit, name="edit"),
     path("applications/<str:public_id>/materials/", views.material_upload, name="upload"),
+    path(
+        "applications/<str:public_id>/materials/<int:file_id>/",
+        views.material_download,
+        name="material",
+    ),
     path("applications/<str:public_id>/check/", views.application_check, name="check"),
     path("applications/<str:public_id>/submit/", views.application_submit, name="submit"),
     path("workbench/", views.workbench, name="workbench"),

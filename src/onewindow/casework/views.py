@@ -150,6 +150,20 @@ def _steps(application: Application, today: dt.date) -> list[dict[str, Any]]:
 
 @page_access(CITIZEN, STAFF)
 @require_GET
+def material_download(request: HttpRequest, public_id: str, file_id: int) -> HttpResponse:
+    """A stored material file, for its applicant and for the staff who may see the case."""
+    application = _application(request, public_id)
+    try:
+        row = selectors.material_file(
+            subject=_subject(request), application=application, file_id=file_id, purpose="handling"
+        )
+    except ApiError:
+        raise Http404 from None
+    return selectors.material_response(row)
+
+
+@page_access(CITIZEN, STAFF)
+@require_GET
 def application_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     application = _application(request, public_id)
     staff = _subject(request).kind == STAFF
