@@ -29,6 +29,12 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/onewindow_profile_submit"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 
 
+def backend_cpu(pid: int, ticks: int) -> float:
+    """CPU seconds (user + system) used so far by a local process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=DEFAULT_URL)
@@ -91,11 +97,22 @@ def main() -> int:
     floor = (time.process_time() - c0) / 200 * 1000
     print(f"floor: GET /api/v1/me {floor:.2f} ms CPU (same client, token and middleware)")
     half = (args.requests - 1) // 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+        if os.environ.get("PROFILE_ASYNC_COMMIT"):  # experiment: what the WAL flush costs
+            cursor.execute("SET synchronous_commit TO off")
+    ticks = os.sysconf("SC_CLK_TCK")
+    b0 = backend_cpu(backend, ticks)
     c0 = time.process_time()
     for ref in drafts[21 + args.requests : 21 + args.requests + half]:
         submit(ref)
     plain = (time.process_time() - c0) / half * 1000
-    print(f"submit without the profiler: {plain:.2f} ms CPU each ({half} submissions)")
+    pg = (backend_cpu(backend, ticks) - b0) / half * 1000
+    print(
+        f"submit without the profiler: {plain:.2f} ms CPU each in Python, {pg:.2f} ms in the "
+        f"PostgreSQL backend ({half} submissions)"
+    )
     with CaptureQueriesContext(connection) as captured:
         submit(drafts[20])
     kinds = Counter(q["sql"].split()[0].upper() for q in captured.captured_queries)

@@ -167,7 +167,7 @@ def test_emit_many_writes_a_changes_events_together_and_enqueues_them_once(
     assert OutboxEvent.objects.count() == 3
     rows = Delivery.objects.exclude(event=earlier).values_list("event_id", "consumer")
     assert sorted(rows) == [(events[2].pk, "test.a"), (events[2].pk, "test.b")]
-    assert no_enqueue == [[earlier.pk], [events[2].pk]]  # one delivery task per transaction
+    assert no_enqueue == [[earlier.pk], [events[2].pk]]  # one delivery task per call
     with pytest.raises(ValueError, match="already used"), transaction.atomic():
         services.emit_many([(names.TASK_OVERDUE, {}, "task.assigned:1")])
     with pytest.raises(ValueError, match="already used"), transaction.atomic():
