@@ -190,7 +190,10 @@ def access_token_subject(raw_token: str) -> Subject | None:
 
     checksum = hashlib.sha256(raw_token.encode()).hexdigest()
     token = (
-        AccessToken.objects.select_related("user", "application", "application__policy")
+        # user__staff too: a staff member's department comes with the token (one query less).
+        AccessToken.objects.select_related(
+            "user", "user__staff", "application", "application__policy"
+        )
         .filter(token_checksum=checksum)
         .first()
     )
