@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -291,7 +291,7 @@ def application_update(
         }
     },
 )
-def material_download(request: HttpRequest, public_id: str, file_id: int) -> HttpResponse:
+def material_download(request: HttpRequest, public_id: str, file_id: int) -> FileResponse:
     subject, application = _mine(request, public_id, "handling")
     row = selectors.material_file(
         subject=subject, application=application, file_id=file_id, purpose="handling"

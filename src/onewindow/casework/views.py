@@ -16,7 +16,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -150,7 +157,7 @@ def _steps(application: Application, today: dt.date) -> list[dict[str, Any]]:
 
 @page_access(CITIZEN, STAFF)
 @require_GET
-def material_download(request: HttpRequest, public_id: str, file_id: int) -> HttpResponse:
+def material_download(request: HttpRequest, public_id: str, file_id: int) -> FileResponse:
     """A stored material file, for its applicant and for the staff who may see the case."""
     application = _application(request, public_id)
     try:
