@@ -34,11 +34,13 @@ def client() -> Client:
 
 @pytest.fixture
 def demo_city(db, monkeypatch):
-    """The demo city's organisation and people. Its 60-item catalog is left out (it takes a
-    second to import); tests that need it use ``demo_catalog``."""
+    """The demo city's organisation and people. Its 60-item catalog and the data hub's
+    registries are left out (each takes a second); tests that need the catalog use
+    ``demo_catalog``, the data hub's tests seed what they need."""
     from onewindow import demo
 
     monkeypatch.setattr(demo, "_seed_catalog", lambda: 0)
+    monkeypatch.setattr(demo, "_seed_datahub", lambda: (0, 0))
     demo.seed()
     return demo
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -44,11 +45,17 @@ def test_demo_twice_then_accounts_and_audit_verify(home):
     first = run(home, "demo").stdout
     second = run(home, "demo").stdout
     assert "13 departments" in first
+    registry = re.search(r"(\d+) registry persons, (\d+) registry legal entities", first)
+    assert registry is not None
+    assert int(registry[1]) >= 10_000  # generated residents, the demo citizens among them
+    assert int(registry[2]) >= 1_000
     assert first == second
     accounts = json.loads(run(home, "demo", "accounts", "--json").stdout)
     assert accounts[0]["username"] == "sysadmin"
     verify = run(home, "audit", "verify")
     assert "audit chain OK" in verify.stdout
+    rotated = run(home, "keys", "rotate").stdout
+    assert f"and {registry[1]} population registry entries with the current key" in rotated
 
 
 def test_audit_verify_fails_and_names_the_row_after_an_edit(tmp_path):

@@ -14,6 +14,8 @@ onewindow catalog import FILE [--dry-run]              import the catalog (all o
 onewindow catalog export [FILE]                       export the published catalog as YAML
 onewindow calendar import FILE                        load a year's holidays and 调休
 onewindow workflow load FILE...                       load process definitions (YAML, validated)
+onewindow datahub import DATASET FILE [--dry-run]     load a CSV/XLSX file, every bad row reported
+onewindow datahub quality [DATASET] [--examples N]    the data quality report (exit 1 on defects)
 onewindow manage ARGS...                              any Django management command
 """
 
@@ -132,12 +134,14 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace) -> int:
     _setup_django()
+    from onewindow.datahub.services import population_keys_rotate
     from onewindow.identity.keys import field_keys_rotate
 
     report = field_keys_rotate()
+    persons = population_keys_rotate()
     print(
-        f"re-encrypted {report.profiles} citizen profiles and {report.totp_secrets} TOTP "
-        "secrets with the current key"
+        f"re-encrypted {report.profiles} citizen profiles, {report.totp_secrets} TOTP "
+        f"secrets and {persons} population registry entries with the current key"
     )
     return 0
 
@@ -267,6 +271,29 @@ def _calendar(args: argparse.Namespace) -> int:
     return 0
 
 
+def _datahub(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    if args.action == "import" and not (args.dataset and args.file):
+        print("onewindow: datahub import needs DATASET and FILE", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "import":
+            dry_run = ["--dry-run"] if args.dry_run else []
+            call_command("datahub_import", args.dataset, args.file, *dry_run)
+        else:
+            only = ["--dataset", args.dataset] if args.dataset else []
+            call_command("datahub_quality", *only, "--examples", str(args.examples))
+    except CommandError as exc:
+        print(f"onewindow: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # 1: rows rejected / defects found
+        return int(exc.code or 0)
+    return 0
+
+
 def _manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -345,6 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
     workflow.add_argument("action", choices=["load"])
     workflow.add_argument("files", nargs="+", help="process definition YAML files")
     workflow.set_defaults(func=_workflow)
+
+    datahub = sub.add_parser("datahub", help="data hub: import a file, data quality report")
+    datahub.add_argument("action", choices=["import", "quality"])
+    datahub.add_argument("dataset", nargs="?", help="dataset key (import: required)")
+    datahub.add_argument("file", nargs="?", help="import: .csv (UTF-8) or .xlsx")
+    datahub.add_argument("--dry-run", action="store_true", help="import: check only")
+    datahub.add_argument("--examples", type=int, default=5, help="quality: examples per check")
+    datahub.set_defaults(func=_datahub)
 
     manage = sub.add_parser("manage", help="run any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "onewindow.casework",
     "onewindow.events",
     "onewindow.notify",
+    "onewindow.datahub",
     "onewindow.portal",
 ]
 

@@ -26,6 +26,8 @@ urlpatterns = [
     ),
     path("services/", include("onewindow.catalog.urls")),
     path("notifications/", include("onewindow.notify.urls")),
+    path("me/data/", include("onewindow.datahub.urls")),
+    path("datahub/", include("onewindow.datahub.staff_urls")),
     path("", include("onewindow.casework.urls")),
     path("", include("onewindow.portal.urls")),
 ]

@@ -8,6 +8,7 @@ from onewindow.api.validate import router as validate_router
 from onewindow.casework.api import router as casework_router
 from onewindow.casework.api import tasks_router
 from onewindow.catalog.api import router as catalog_router
+from onewindow.datahub.api import router as datahub_router
 from onewindow.identity.api import router as identity_router
 from onewindow.notify.api import router as notify_router
 from onewindow.org.api import router as org_router
@@ -39,5 +40,6 @@ api.add_router("/", org_router)
 api.add_router("/", notify_router)
 api.add_router("/", casework_router)
 api.add_router("/", tasks_router)
+api.add_router("/", datahub_router)
 
 urlpatterns = api.urls

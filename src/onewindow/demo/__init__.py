@@ -240,6 +240,7 @@ def seed() -> dict[str, int]:
     _seed_people(departments, city)
     services_count = _seed_catalog()
     processes_count = _seed_processes()
+    persons_count, entities_count = _seed_datahub()
 
     counts = {
         "regions": Region.objects.filter(is_fictional=True).count(),
@@ -250,6 +251,8 @@ def seed() -> dict[str, int]:
         "enterprises": 1,
         "services": services_count,
         "processes": processes_count,
+        "registry persons": persons_count,
+        "registry legal entities": entities_count,
     }
     audit_record(
         actor=SYSTEM_ACTOR,
@@ -281,6 +284,17 @@ def _seed_processes() -> int:
     for path in files:
         workflow_services.definition_save(source=path.read_text(encoding="utf-8"))
     return len(files)
+
+
+def _seed_datahub() -> tuple[int, int]:
+    """The data hub's registries and catalog: 10,000 residents and 1,000 enterprises generated
+    consistently (valid check digits, demo area codes), the sharing catalog, and a few
+    documented defects for the quality report (``datahub.demo.DEMO_DEFECTS``)."""
+    from onewindow.datahub import demo as hub_demo
+    from onewindow.datahub.models import LegalEntity, Person
+
+    hub_demo.seed()
+    return Person.objects.count(), LegalEntity.objects.count()
 
 
 def _seed_people(departments: dict[str, Department], city: Region) -> None:
@@ -325,7 +339,9 @@ def _seed_people(departments: dict[str, Department], city: Region) -> None:
 def reset() -> dict[str, int]:
     """Remove the demo city's rows (the audit trail stays: it is append-only) and seed again."""
     from onewindow.catalog import services as catalog_services
+    from onewindow.datahub import demo as hub_demo
 
+    hub_demo.reset()  # the hub's rows refer to departments and regions
     for account in ACCOUNTS:  # people first: staff profiles refer to departments
         identity_services.user_delete(username=account.username)
     catalog_services.items_delete(department_codes=[d[0] for d in DEPARTMENTS])

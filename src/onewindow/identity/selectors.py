@@ -133,3 +133,12 @@ def staff_ids_holding(*, department_id: int, role: str) -> list[int]:
             is_active=True, staff__department_id=department_id, roles__role=role
         ).values_list("pk", flat=True)
     )
+
+
+def citizen_lookup_hash(*, user: User) -> str | None:
+    """The keyed look-up hash (HMAC-SM3, purpose ``citizen.id_number``) of a citizen's ID
+    number, for matching other registries without decrypting it; None without real-name data.
+    No personal data leaves identity here."""
+    profile = getattr(user, "citizen", None)
+    found: str | None = profile.id_number_hash if profile is not None else None
+    return found
