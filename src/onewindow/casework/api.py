@@ -99,6 +99,8 @@ class ApplicationOut(ApplicationSummary):
     materials: list[MaterialFileOut]
     supplement: SupplementOut | None
     timeline: list[TimelineOut]
+    prefilled: list[str]
+    registry_checks: list[dict[str, str]]
 
 
 class ApplicationIn(Schema):
@@ -195,6 +197,9 @@ def application_out(application: Application, *, staff: bool) -> ApplicationOut:
         if supplement
         else None,
         timeline=[_timeline_out(e) for e in events],
+        prefilled=application.prefilled,
+        # The cross-check is for the reviewer: an applicant does not see it.
+        registry_checks=application.registry_checks if staff else [],
     )
 
 

@@ -9,4 +9,7 @@ class CaseworkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from onewindow.casework import errors  # noqa: F401  (registers the error codes)
+        from onewindow.casework import (  # noqa: F401  (error codes, the outbox consumer)
+            consumers,
+            errors,
+        )

@@ -8,7 +8,7 @@ Turns a schema and a draft's answers into what the templates render (``FieldView
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,8 +179,10 @@ def field_views(
     saved: Mapping[str, Any] | None = None,
     regions: Mapping[str, str],
     corrections: Mapping[str, str] | None = None,
+    prefilled: Iterable[str] = (),
 ) -> list[FieldView]:
     shown = visible_keys(schema, answers)
+    from_registry = set(prefilled)
     views = []
     for f in schema.fields:
         value = answers.get(f.key)
@@ -188,7 +190,19 @@ def field_views(
             key=f.key,
             type=f.type,
             label=f.label,
-            help=f.help,
+            help=" ".join(
+                part
+                for part in (
+                    f.help,
+                    _(
+                        "Filled in from your registration in the government's records: "
+                        "check it, and change it if it is no longer right."
+                    )
+                    if f.key in from_registry and answers.get(f.key) not in (None, "")
+                    else "",
+                )
+                if part
+            ),
             required=f.required,
             conditional=f.required_if is not None,
             shown=f.key in shown,

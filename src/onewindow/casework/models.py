@@ -97,6 +97,12 @@ class Application(models.Model):
     remaining_days = models.SmallIntegerField(null=True, blank=True)
     resume_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
     outcome_reason = models.TextField(blank=True)
+    # Answers filled from the applicant's own registry entry when the draft was created (免填),
+    # and, after submission, the answers that differ from the registry (跨部门比对), for the
+    # reviewer: [{"field", "label", "element", "registry"}] with the registry value masked.
+    prefilled = models.JSONField(default=list, blank=True)
+    registry_checks = models.JSONField(default=list, blank=True)
+    registry_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

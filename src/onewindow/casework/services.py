@@ -50,6 +50,8 @@ from onewindow.catalog.models import (
     ServiceVersion,
 )
 from onewindow.catalog.schema import FormSchema, parse_schema, validate_answers
+from onewindow.datahub import autofill
+from onewindow.datahub.autofill import RegistryValue
 from onewindow.events.services import emit, emit_many
 from onewindow.identity.access import CITIZEN, STAFF, Subject
 from onewindow.identity.backends import user_for_identifier
@@ -72,6 +74,9 @@ from onewindow.workflow.errors import (
 from onewindow.workflow.models import ProcessInstance, WorkItem, WorkItemKind, WorkItemStatus
 
 MAX_FORM_BYTES = 64 * 1024
+# Purposes written in the data hub's access log (stored text, shown to the applicant as is).
+PREFILL_PURPOSE = "在线申请自动填表（本人数据）"
+CHECK_PURPOSE = "申请信息与政务数据比对"
 LIFECYCLE_ACTIONS = ("supplement", "suspend", "resume", "extend")
 HANDLING_ACTIONS = ("claim", "release")
 
@@ -205,6 +210,51 @@ def _draft_answers(application: Application, form_data: Mapping[str, Any]) -> di
     return {k: v for k, v in form_data.items() if k in keys}
 
 
+def _answered(value: Any) -> bool:
+    return value not in (None, "", [], {}) and not (
+        isinstance(value, Mapping) and not any(value.values())
+    )
+
+
+def _as_answer(field_type: str, value: RegistryValue) -> Any:
+    if field_type == "address" and value.region:
+        return {"region": value.region, "detail": value.detail}
+    return value.text
+
+
+def _prefill(
+    *,
+    subject: Subject,
+    application: Application,
+    answers: dict[str, Any],
+) -> list[str]:
+    """Fill the unanswered fields that carry one of the applicant's own data elements from
+    their registry entry (免填): never another person's data, never over a typed answer.
+    Returns the keys filled."""
+    schema = _schema_for(application.service_version_id)
+    wanted = {
+        f.key: f
+        for f in schema.fields
+        if f.dictionary_key in autofill.OWN_ELEMENTS and not _answered(answers.get(f.key))
+    }
+    if not wanted:
+        return []
+    values = autofill.own_registry_values(
+        reader=subject,
+        applicant=application.applicant,
+        enterprise=application.enterprise,
+        elements={f.dictionary_key for f in wanted.values()},
+        purpose=PREFILL_PURPOSE,
+    )
+    filled = []
+    for key, field in wanted.items():
+        found = values.get(field.dictionary_key)
+        if found is not None:
+            answers[key] = _as_answer(field.type, found)
+            filled.append(key)
+    return filled
+
+
 # --- drafts ------------------------------------------------------------------------------------
 
 
@@ -279,7 +329,9 @@ def application_create(
             filed_by=filed_by,
             channel=channel,
         )
-        application.form_data = _draft_answers(application, data)
+        answers = _draft_answers(application, data)
+        application.prefilled = _prefill(subject=subject, application=application, answers=answers)
+        application.form_data = answers
         application.save()
         _timeline(application, "created", counter=channel == Channel.COUNTER)
         audit_record(
@@ -962,6 +1014,54 @@ def _extension_decide(
         due_date=application.due_date.isoformat() if application.due_date else "",
     )
     return []
+
+
+# --- the cross-check with the registries (跨部门材料自动比对) -------------------------------------
+
+
+def registry_check(*, number: str) -> list[dict[str, str]]:
+    """Compare the submitted answers that carry the applicant's own data elements with their
+    registry entry and keep every difference on the application, for the reviewer (the typed
+    answer is never changed). Read by the platform itself, logged for the applicant to see.
+    Run by the outbox consumer after submission and after a correction is returned."""
+    application = (
+        Application.objects.select_related("applicant", "enterprise").filter(number=number).first()
+    )
+    if application is None or application.status in (Status.DRAFT, Status.COMPLETED):
+        return []
+    schema = _schema_for(application.service_version_id)
+    fields = [
+        f
+        for f in schema.fields
+        if f.dictionary_key in autofill.OWN_ELEMENTS and _answered(application.form_data.get(f.key))
+    ]
+    checks: list[dict[str, str]] = []
+    if fields:
+        values = autofill.own_registry_values(
+            reader=None,
+            applicant=application.applicant,
+            enterprise=application.enterprise,
+            elements={f.dictionary_key for f in fields},
+            purpose=CHECK_PURPOSE,
+            case_number=number,
+        )
+        for field in fields:
+            found = values.get(field.dictionary_key)
+            if found is not None and not autofill.same_value(
+                application.form_data[field.key], found
+            ):
+                checks.append(
+                    {
+                        "field": field.key,
+                        "label": field.label,
+                        "element": field.dictionary_key,
+                        "registry": autofill.masked_text(field.dictionary_key, found),
+                    }
+                )
+    Application.objects.filter(pk=application.pk).update(
+        registry_checks=checks, registry_checked_at=timezone.now()
+    )
+    return checks
 
 
 # --- periodic ----------------------------------------------------------------------------------

@@ -221,6 +221,7 @@ def _render_edit(
                 saved=saved,
                 regions=regions,
                 corrections=to_correct,
+                prefilled=application.prefilled,
             ),
             "has_conditions": any(f.show_if is not None for f in schema.fields),
             "regions": regions,
