@@ -862,7 +862,7 @@ def bulk_load(url: str, count: int, today: dt.date) -> dict[str, Any]:
                 status, version, process_key, created_at, updated_at, submitted_at,
                 accepted_at, accepted_on, decided_at, completed_at, limit_days,
                 extension_days, due_date, provisional, paused_on, remaining_days,
-                resume_status, outcome_reason)
+                resume_status, outcome_reason, prefilled, registry_checks)
             SELECT a.n, gen_random_uuid(), a.number, s.item_id, s.version_id, s.name,
                    s.department_id,
                    CASE WHEN o.org THEN %(lisi)s
@@ -879,7 +879,7 @@ def bulk_load(url: str, count: int, today: dt.date) -> dict[str, Any]:
                    CASE WHEN c.paused THEN a.paused_on END,
                    CASE WHEN c.paused AND a.case_due IS NOT NULL
                         THEN due_day.idx - paused_day.idx END,
-                   c.resume_status, c.outcome_reason
+                   c.resume_status, c.outcome_reason, '[]'::jsonb, '[]'::jsonb
             FROM bench_app a
             JOIN bench_service s USING (svc)
             JOIN bench_scn c ON c.svc = a.svc AND c.scenario = a.scenario
