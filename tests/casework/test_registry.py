@@ -180,3 +180,15 @@ def test_matching_answers_raise_no_flag(hub):
     application = Application.objects.get(pk=application.pk)
     assert application.registry_checked_at is not None
     assert application.registry_checks == []
+
+
+def test_the_applicant_sees_these_reads_in_plain_words(hub):
+    from onewindow.events.services import deliver_due
+
+    _submitted(hub, applicant_name="张叁")
+    deliver_due()
+    page = _client("zhangsan").get("/me/data/access-log/").content.decode()
+    assert "您本人（根据您的数据自动填表）" in page
+    assert "平台（自动比对）" in page
+    assert "公民身份号码、姓名" in page  # the data elements' names, not the field keys
+    assert ">zhangsan<" not in page

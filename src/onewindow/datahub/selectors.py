@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onewindow.audit.models import Outcome as AuditOutcome
-from onewindow.audit.services import audit_record
+from onewindow.audit.services import SYSTEM_ACTOR, audit_record
 from onewindow.datahub import errors, services
 from onewindow.datahub.keys import ID_NUMBER_PURPOSE, data_subject_of, person_key
 from onewindow.datahub.models import (
@@ -417,7 +417,26 @@ def access_log_mine(*, subject: Subject, page: int = 1, per_page: int = 20) -> L
     ).order_by("-occurred_at", "-pk")
     paginator = Paginator(qs, per_page)
     current = paginator.get_page(page)
-    return LogPage(list(current.object_list), paginator.count, current.number, paginator.num_pages)
+    rows = list(current.object_list)
+    labels = {
+        (f.dataset.key, f.name): f.element.name
+        for f in DatasetField.objects.filter(
+            dataset__key__in={r.dataset_key for r in rows}
+        ).select_related("dataset", "element")
+    }
+    for row in rows:
+        # Who read, as the person understands it: the department; themselves (forms filled
+        # from their own data); the platform (the automatic cross-check of an application).
+        if row.department_name:
+            row.who = row.department_name
+        elif row.actor == subject.label:
+            row.who = _("You (a form filled in from your data)")
+        elif row.actor == SYSTEM_ACTOR:
+            row.who = _("The platform (automatic check)")
+        else:
+            row.who = row.actor
+        row.field_labels = [labels.get((row.dataset_key, name), name) for name in row.fields]
+    return LogPage(rows, paginator.count, current.number, paginator.num_pages)
 
 
 def consents_mine(*, subject: Subject) -> list[Consent]:
