@@ -236,6 +236,24 @@ class ImportBatch(models.Model):
         return f"{self.dataset_id}#{self.pk} {self.file_name or self.origin}"
 
 
+class Loaded(models.Model):
+    """Lineage shared by every registry row: the import batch it came in (none for rows the
+    services or the demo generator wrote without a file) and when it was loaded."""
+
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        verbose_name=_("import batch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
 class Address(models.Model):
     """A standard address (地址库): a county-level region and the rest of the address."""
 
@@ -265,7 +283,7 @@ class LifeStatus(models.TextChoices):
     DECEASED = "deceased", _("deceased")
 
 
-class Person(models.Model):
+class Person(Loaded):
     """A resident in the population registry (人口库)."""
 
     id_number_encrypted = models.TextField(_("ID number (encrypted)"))
@@ -284,17 +302,8 @@ class Person(models.Model):
     )
     death_date = models.DateField(_("date of death"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
-    # Lineage: where the row came from, in which batch, when it was loaded.
+    # Lineage: where the row came from (the batch and time come from ``Loaded``).
     source_key = models.CharField(_("source dataset"), max_length=64, default="population")
-    import_batch = models.ForeignKey(
-        ImportBatch,
-        verbose_name=_("import batch"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("person")
@@ -320,7 +329,7 @@ class EntityStatus(models.TextChoices):
     DEREGISTERED = "deregistered", _("deregistered (注销)")
 
 
-class LegalEntity(models.Model):
+class LegalEntity(Loaded):
     """A market entity in the legal entity registry (法人库), keyed by its USCC."""
 
     uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True)
@@ -340,17 +349,8 @@ class LegalEntity(models.Model):
     )
     established_on = models.DateField(_("established on"))
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
-    # Lineage: where the row came from, in which batch, when it was loaded.
+    # Lineage: where the row came from (the batch and time come from ``Loaded``).
     source_key = models.CharField(_("source dataset"), max_length=64, default="legal_entity")
-    import_batch = models.ForeignKey(
-        ImportBatch,
-        verbose_name=_("import batch"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("legal entity")
@@ -360,7 +360,7 @@ class LegalEntity(models.Model):
         return self.name
 
 
-class DatasetRecord(models.Model):
+class DatasetRecord(Loaded):
     """One subject's row of a department-provided dataset. ``subject_key`` is the USCC for an
     enterprise and the ID number's look-up hash for a person (never the ID number)."""
 
@@ -369,16 +369,7 @@ class DatasetRecord(models.Model):
     values = models.JSONField(_("values"), default=dict)
     as_of = models.DateField(_("as of"))
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
-    # Lineage: the source is ``dataset``; the batch and time of the delivery it came in.
-    import_batch = models.ForeignKey(
-        ImportBatch,
-        verbose_name=_("import batch"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
+    # Lineage: the source is ``dataset``; the batch and time come from ``Loaded``.
 
     class Meta:
         verbose_name = _("dataset record")
