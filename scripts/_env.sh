@@ -12,6 +12,17 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
+# System package: Noto CJK, the Chinese font embedded in e-license PDFs (Debian fonts-noto-cjk).
+if [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "==> installing fonts-noto-cjk (the Chinese font of e-license PDFs)"
+    apt-get install -y -q fonts-noto-cjk >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-noto-cjk >/dev/null; }
+  else
+    echo "!! fonts-noto-cjk is missing and cannot be installed here (not root or no apt-get):" >&2
+    echo "!! e-license PDFs need it: apt-get install fonts-noto-cjk" >&2
+  fi
+fi
 extra="${1:-}"
 target="."
 [ "$extra" = "dev" ] && target=".[dev]"

@@ -16,6 +16,7 @@
 | ONEWINDOW_LOOKUP_KEY      | generated into var/lookup_key: HMAC-SM3 key for look-up hashes |
 | ONEWINDOW_OIDC_RSA_KEY    | generated into var/oidc_rsa.pem: ID-token signing key (PEM) |
 | ONEWINDOW_OIDC_ISSUER     | empty: the site root of each request        |
+| ONEWINDOW_PUBLIC_URL      | http://127.0.0.1:8000: the site root printed in e-license QR codes |
 | ONEWINDOW_SMS_GATEWAY     | onewindow.identity.sms.LogGateway (demo: logs, sends nothing) |
 | ONEWINDOW_PASSWORD_MIN_LENGTH, ONEWINDOW_STAFF_PASSWORD_MAX_AGE_DAYS,          |
 | ONEWINDOW_LOCKOUT_FAILURES, ONEWINDOW_LOCKOUT_MINUTES | 8, 90, 5, 15 (等保 2.0 level 3) |
@@ -103,6 +104,8 @@ LOOKUP_HASH_KEY = generated_secret(
 )
 OIDC_RSA_PRIVATE_KEY = generated_secret("ONEWINDOW_OIDC_RSA_KEY", "oidc_rsa.pem", _new_rsa_key)
 DEBUG = env_bool("ONEWINDOW_DEBUG", False)
+# The public site root: e-license QR codes point at {PUBLIC_URL}/verify/<identifier>.
+PUBLIC_URL = os.environ.get("ONEWINDOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env_list("ONEWINDOW_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 HTTPS = env_bool("ONEWINDOW_HTTPS", False)
 TRUSTED_PROXIES = env_list("ONEWINDOW_TRUSTED_PROXIES", "")
@@ -133,6 +136,7 @@ INSTALLED_APPS = [
     "onewindow.events",
     "onewindow.notify",
     "onewindow.datahub",
+    "onewindow.license",
     "onewindow.portal",
 ]
 
@@ -420,6 +424,8 @@ LOGGING = {
         # With a handler of its own configured here, huey's consumer does not add a plain-text
         # one beside it.
         "huey": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # fontTools logs every glyph subset of every license PDF at INFO.
+        "fontTools": {"level": "WARNING", "propagate": True},
     },
 }
 

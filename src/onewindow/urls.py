@@ -28,6 +28,7 @@ urlpatterns = [
     path("notifications/", include("onewindow.notify.urls")),
     path("me/data/", include("onewindow.datahub.urls")),
     path("datahub/", include("onewindow.datahub.staff_urls")),
+    path("", include("onewindow.license.urls")),
     path("", include("onewindow.casework.urls")),
     path("", include("onewindow.portal.urls")),
 ]

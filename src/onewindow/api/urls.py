@@ -10,6 +10,7 @@ from onewindow.casework.api import tasks_router
 from onewindow.catalog.api import router as catalog_router
 from onewindow.datahub.api import router as datahub_router
 from onewindow.identity.api import router as identity_router
+from onewindow.license.api import router as license_router
 from onewindow.notify.api import router as notify_router
 from onewindow.org.api import router as org_router
 from onewindow.workflow.api import router as workflow_router
@@ -41,5 +42,6 @@ api.add_router("/", notify_router)
 api.add_router("/", casework_router)
 api.add_router("/", tasks_router)
 api.add_router("/", datahub_router)
+api.add_router("/", license_router)
 
 urlpatterns = api.urls

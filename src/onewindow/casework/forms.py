@@ -289,9 +289,11 @@ def problem_links(
 class MaterialView:
     key: str
     name: str
-    need: str  # required | conditional_needed | conditional_not_needed | optional | exempt
+    # required | conditional_needed | conditional_not_needed | optional | exempt | license
+    need: str
     standard: str
     current: MaterialFile | None
+    license: Any = None  # the holder's e-license that provides it (need == "license")
     errors: list[str] = field(default_factory=list)
     correction: str = ""
 
@@ -310,9 +312,10 @@ def material_views(
         schema_of(application), answers, extra_provinces=_provinces()
     )
     current = {m.material_key: m for m in selectors.materials(application=application)}
+    sources = services.license_sources(application)
     views = []
     for material in materials_of(application):
-        need = services.material_need(material, cleaned)
+        need = services.material_need(material, cleaned, sources)
         views.append(
             MaterialView(
                 key=material.key,
@@ -320,6 +323,7 @@ def material_views(
                 need=need,
                 standard=material.acceptance_standard,
                 current=current.get(material.key),
+                license=sources.get(material.key),
                 errors=list((problems or {}).get(f"material-{material.key}", [])),
                 correction=(corrections or {}).get(f"material:{material.key}", ""),
             )

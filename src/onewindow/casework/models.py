@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -293,3 +294,25 @@ class DailySerial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix} {self.day} {self.last}"
+
+
+class SubmissionSeal(models.Model):
+    """签名存证: what was submitted, sealed. The SM3 digest of the canonical JSON of exactly
+    what the applicant submitted (the cleaned answers, each material's version and SM3, the
+    e-licenses used) and the platform's SM2 signature over it, written in the submitting
+    transaction; a correction (补正) returned seals again. Any later change to the answers or
+    files makes the recomputed digest differ."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="seals")
+    kind = models.CharField(max_length=24)  # submitted | supplement_returned
+    digest = models.CharField(max_length=64)
+    signature = models.CharField(max_length=160)
+    key_id = models.CharField(max_length=64)
+    licenses = models.JSONField(default=dict, blank=True)  # material key -> identifier
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sealed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.kind} {self.digest[:12]}"

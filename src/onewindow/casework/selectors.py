@@ -6,13 +6,16 @@ Staff reads of an application (which carries personal data) leave an audit row w
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import FileResponse
 
 from onewindow.audit.services import audit_record
-from onewindow.casework.models import Application, MaterialFile, TimelineEvent
+from onewindow.casework.models import Application, MaterialFile, Status, TimelineEvent
 from onewindow.identity.access import CITIZEN, STAFF, Subject
+from onewindow.identity.models import Enterprise, User
 from onewindow.kit.errors import NOT_FOUND, ApiError
 from onewindow.workflow.models import WorkItem, WorkItemStatus
 
@@ -149,3 +152,57 @@ def material_response(row: MaterialFile) -> FileResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@dataclass(frozen=True)
+class ApprovedForIssue:
+    """What the license issuer needs of an approved application (a system read for issuing
+    the result the applicant applied for; the issue itself is audited)."""
+
+    number: str
+    service_key: str
+    applicant: User
+    enterprise: Enterprise | None
+    answers: dict[str, Any]
+
+
+def approved_for_issue(*, number: str) -> ApprovedForIssue | None:
+    """The approved (or approved and completed) application ``number``, else None."""
+    row = (
+        Application.objects.select_related("service_item", "applicant", "enterprise")
+        .filter(number=number, status__in=[Status.APPROVED, Status.COMPLETED])
+        .first()
+    )
+    # Completed is also where a rejection ends: only an "approved" line on the timeline counts.
+    if row is None or not row.timeline.filter(kind="approved").exists():
+        return None
+    return ApprovedForIssue(
+        number=row.public_id,
+        service_key=row.service_item.key,
+        applicant=row.applicant,
+        enterprise=row.enterprise,
+        answers=dict(row.form_data or {}),
+    )
+
+
+def licenses_used(*, application: Application) -> list[dict[str, Any]]:
+    """The e-licenses that provided materials at the last submission (免提交), with their
+    status now, for whoever handles the application."""
+    from onewindow.casework.services import _materials_for
+    from onewindow.license import selectors as license_selectors
+    from onewindow.license.services import effective_status
+
+    line = application.timeline.filter(kind="submitted").order_by("-at", "-id").first()
+    used: dict[str, str] = (line.detail or {}).get("licenses", {}) if line else {}
+    if not used:
+        return []
+    rows = license_selectors.licenses_by_identifier(list(used.values()))
+    names = {m.key: m.name for m in _materials_for(application.service_version_id)}
+    found = []
+    for key, identifier in used.items():
+        row = rows.get(identifier)
+        if row is not None:
+            found.append(
+                {"material": names.get(key, key), "license": row, "status": effective_status(row)}
+            )
+    return found

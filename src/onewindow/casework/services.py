@@ -36,6 +36,7 @@ from onewindow.casework.models import (
     MaterialFile,
     ScanStatus,
     Status,
+    SubmissionSeal,
     Supplement,
     Suspension,
     SuspensionReason,
@@ -62,6 +63,8 @@ from onewindow.kit import filetypes
 from onewindow.kit.crypto import sm3_hex
 from onewindow.kit.errors import NOT_FOUND, PERMISSION_DENIED, ApiError, FieldError
 from onewindow.kit.expressions import compile_expression
+from onewindow.license import keys as license_keys
+from onewindow.license import selectors as license_selectors
 from onewindow.org.selectors import platform_province_prefixes
 from onewindow.workflow import services as workflow
 from onewindow.workflow.calendar import deadline, working_days_left
@@ -476,12 +479,43 @@ def material_upload(
 # --- checks and submission ---------------------------------------------------------------------
 
 
-def material_need(material: Material, answers: Mapping[str, Any]) -> str:
-    """Whether a material must be uploaded with these (cleaned) answers: ``exempt`` (an
-    e-license, 免提交: the department fetches it), ``required``, ``conditional_needed``,
-    ``conditional_not_needed`` or ``optional``."""
+LicenseSources = Mapping[str, Any]  # material key -> the e-license used (or None: upload it)
+
+
+def license_sources(application: Application) -> dict[str, Any]:
+    """The e-licenses that provide this application's license materials (免提交): for each
+    material whose source is a license type this platform issues, the holder's valid license
+    (the enterprise's when filed for one, else the applicant's own), or None when the holder
+    has none and must upload the material. Materials from types the platform does not issue
+    are absent: the department fetches those from the national e-license library."""
+    materials = [
+        m
+        for m in _materials_for(application.service_version_id)
+        if m.source == MaterialSource.LICENSE and m.license_type
+    ]
+    if not materials:
+        return {}
+    found = license_selectors.licenses_for_materials(
+        type_keys={m.license_type for m in materials},
+        applicant=application.applicant,
+        enterprise=application.enterprise,
+    )
+    return {m.key: found[m.license_type] for m in materials if m.license_type in found}
+
+
+def material_need(
+    material: Material, answers: Mapping[str, Any], sources: LicenseSources | None = None
+) -> str:
+    """Whether a material must be uploaded with these (cleaned) answers: ``license`` (the
+    holder's valid e-license provides it, 免提交), ``exempt`` (an e-license the department
+    fetches from the national library), ``required``, ``conditional_needed``,
+    ``conditional_not_needed`` or ``optional``. A license material whose type this platform
+    issues but the holder does not have falls back to its necessity: it is uploaded."""
     if material.source == MaterialSource.LICENSE:
-        return "exempt"
+        if sources is None or material.key not in sources:
+            return "exempt"
+        if sources[material.key] is not None:
+            return "license"
     if material.necessity == Necessity.REQUIRED:
         return "required"
     if material.necessity == Necessity.CONDITIONAL and material.required_if:
@@ -490,8 +524,10 @@ def material_need(material: Material, answers: Mapping[str, Any]) -> str:
     return "optional"
 
 
-def _material_required(material: Material, answers: Mapping[str, Any]) -> bool:
-    return material_need(material, answers) in ("required", "conditional_needed")
+def _material_required(
+    material: Material, answers: Mapping[str, Any], sources: LicenseSources | None = None
+) -> bool:
+    return material_need(material, answers, sources) in ("required", "conditional_needed")
 
 
 def _jsonable(value: Any) -> Any:
@@ -505,20 +541,32 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def application_problems(application: Application) -> tuple[dict[str, Any], list[FieldError]]:
-    """Every problem that stops submission, at once: form answers, then missing materials."""
+def current_files(application: Application) -> dict[str, tuple[int, str]]:
+    """The current file of each material: key -> (version, SM3)."""
+    rows = MaterialFile.objects.filter(application=application, current=True).values_list(
+        "material_key", "version", "sm3"
+    )
+    return {key: (version, digest) for key, version, digest in rows}
+
+
+def application_problems(
+    application: Application,
+    sources: LicenseSources | None = None,
+    files: Mapping[str, tuple[int, str]] | None = None,
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Every problem that stops submission, at once: form answers, then missing materials
+    (``sources``: :func:`license_sources`, ``files``: :func:`current_files`, each read here
+    when not given)."""
+    if sources is None:
+        sources = license_sources(application)
     schema = _schema_for(application.service_version_id)
     cleaned, answer_errors = validate_answers(
         schema, application.form_data, extra_provinces=platform_province_prefixes()
     )
     problems = [FieldError(f"form_data.{e.field}", e.code, e.message) for e in answer_errors]
-    uploaded = set(
-        MaterialFile.objects.filter(application=application, current=True).values_list(
-            "material_key", flat=True
-        )
-    )
+    uploaded = set(files if files is not None else current_files(application))
     for material in _materials_for(application.service_version_id):
-        if material.key not in uploaded and _material_required(material, cleaned):
+        if material.key not in uploaded and _material_required(material, cleaned, sources):
             problems.append(
                 FieldError(
                     f"materials.{material.key}",
@@ -575,7 +623,9 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
         locked = _locked_application(application.pk)
         if locked.status != Status.DRAFT:
             raise ApiError(errors.APPLICATION_NOT_EDITABLE)
-        cleaned, problems = application_problems(locked)
+        sources = license_sources(locked)
+        files = current_files(locked)
+        cleaned, problems = application_problems(locked, sources, files)
         if problems:
             raise ApiError(errors.APPLICATION_INCOMPLETE, details=problems)
         definition = _process_for(locked)
@@ -595,7 +645,10 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
             variables=cleaned,
             today=day,
         )
-        _timeline(locked, "submitted", counter=locked.channel == Channel.COUNTER)
+        used = {key: row.identifier for key, row in sources.items() if row is not None}
+        extra: dict[str, Any] = {"licenses": used} if used else {}
+        _timeline(locked, "submitted", counter=locked.channel == Channel.COUNTER, **extra)
+        _seal(locked, "submitted", files, used)
         emit_many([_event("application.submitted", locked), *_item_events(outcome.created)])
         audit_record(
             actor=_actor(subject),
@@ -605,6 +658,73 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
             object_repr=locked.service_name,
         )
     return locked
+
+
+# --- the seal (签名存证) ----------------------------------------------------------------------
+
+
+def sealed_bytes(
+    application: Application,
+    files: Mapping[str, tuple[int, str]],
+    licenses: Mapping[str, str],
+) -> bytes:
+    """The canonical JSON of exactly what was submitted: number, service version, applicant,
+    enterprise, cleaned answers, each material's version and SM3, the e-licenses used."""
+    return json.dumps(
+        {
+            "number": application.number,
+            "service_version": application.service_version_id,
+            "applicant": application.applicant_id,
+            "enterprise": application.enterprise_id,
+            "answers": application.form_data,
+            "materials": {key: {"version": v, "sm3": h} for key, (v, h) in files.items()},
+            "licenses": dict(licenses),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def _seal(
+    application: Application,
+    kind: str,
+    files: Mapping[str, tuple[int, str]],
+    licenses: Mapping[str, str],
+) -> None:
+    payload = sealed_bytes(application, files, licenses)
+    key = license_keys.platform_key()
+    SubmissionSeal.objects.create(
+        application=application,
+        kind=kind,
+        digest=sm3_hex(payload),
+        signature=license_keys.sm2_sign(key, payload),
+        key_id=key.key_id,
+        licenses=dict(licenses),
+    )
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    sealed: bool  # a seal exists
+    intact: bool  # the answers and files are still what was sealed, and the signature holds
+    sealed_at: dt.datetime | None = None
+    kind: str = ""
+
+
+def seal_check(application: Application) -> SealCheck:
+    """Is what the department sees exactly what was last submitted (or returned)?"""
+    seal = application.seals.order_by("-sealed_at", "-id").first()
+    if seal is None:
+        return SealCheck(sealed=False, intact=False)
+    payload = sealed_bytes(application, current_files(application), seal.licenses)
+    key = license_keys.key_by_id(seal.key_id)
+    intact = (
+        key is not None
+        and sm3_hex(payload) == seal.digest
+        and license_keys.sm2_verify(key, payload, seal.signature)
+    )
+    return SealCheck(sealed=True, intact=intact, sealed_at=seal.sealed_at, kind=seal.kind)
 
 
 # --- the clock -----------------------------------------------------------------------------
@@ -858,7 +978,9 @@ def _supplement_return(*, subject: Subject, application: Application) -> Applica
         locked = _locked_application(application.pk)
         if locked.status != Status.SUPPLEMENT:
             raise ApiError(errors.APPLICATION_NOT_EDITABLE)
-        cleaned, problems = application_problems(locked)
+        sources = license_sources(locked)
+        files = current_files(locked)
+        cleaned, problems = application_problems(locked, sources, files)
         if problems:
             raise ApiError(errors.APPLICATION_INCOMPLETE, details=problems)
         supplement = locked.supplements.get(returned_at__isnull=True)
@@ -870,6 +992,8 @@ def _supplement_return(*, subject: Subject, application: Application) -> Applica
         locked.save()
         workflow.instance_resume(instance=instance, today=day)
         _timeline(locked, "supplement_returned")
+        used = {key: row.identifier for key, row in sources.items() if row is not None}
+        _seal(locked, "supplement_returned", files, used)
         _notify(
             "application.supplement_returned",
             locked,

@@ -568,6 +568,8 @@ def _task_context(
         "light": item.light(services.today()),
         "answers": forms.answer_rows(application, schema, change_links=False, masked=True),
         "materials": selectors.materials(application=application),
+        "licenses_used": selectors.licenses_used(application=application),
+        "seal": services.seal_check(application),
         "timeline": _timeline_rows(selectors.timeline(application=application, staff=True)),
         "forms": available,
         "opinions": values,

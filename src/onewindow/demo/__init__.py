@@ -240,6 +240,7 @@ def seed() -> dict[str, int]:
     _seed_people(departments, city)
     services_count = _seed_catalog()
     processes_count = _seed_processes()
+    license_types = _seed_licenses()
     persons_count, entities_count = _seed_datahub()
 
     counts = {
@@ -251,6 +252,7 @@ def seed() -> dict[str, int]:
         "enterprises": 1,
         "services": services_count,
         "processes": processes_count,
+        "license types": license_types,
         "registry persons": persons_count,
         "registry legal entities": entities_count,
     }
@@ -284,6 +286,13 @@ def _seed_processes() -> int:
     for path in files:
         workflow_services.definition_save(source=path.read_text(encoding="utf-8"))
     return len(files)
+
+
+def _seed_licenses() -> int:
+    """The e-license types (证照目录) and the issuing departments' signing keys."""
+    from onewindow.license import demo as license_demo
+
+    return license_demo.seed(enterprise_uscc=ENTERPRISE_USCC)
 
 
 def _seed_datahub() -> tuple[int, int]:
@@ -340,8 +349,10 @@ def reset() -> dict[str, int]:
     """Remove the demo city's rows (the audit trail stays: it is append-only) and seed again."""
     from onewindow.catalog import services as catalog_services
     from onewindow.datahub import demo as hub_demo
+    from onewindow.license import demo as license_demo
 
     hub_demo.reset()  # the hub's rows refer to departments and regions
+    license_demo.reset()  # licenses refer to people, enterprises and departments
     for account in ACCOUNTS:  # people first: staff profiles refer to departments
         identity_services.user_delete(username=account.username)
     catalog_services.items_delete(department_codes=[d[0] for d in DEPARTMENTS])

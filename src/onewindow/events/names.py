@@ -56,6 +56,13 @@ TASK_OVERDUE = "task.overdue"
 TASK_ESCALATED = "task.escalated"
 """An overdue work item was escalated (督办) to the department head. Recipients: the heads."""
 
+LICENSE_ISSUED = "license.issued"
+"""An e-license was issued (电子证照签发). Recipients: the holder (person, or the enterprise's
+legal representative); ``license_name``, ``number`` (the application), ``link``."""
+
+LICENSE_STATUS_CHANGED = "license.status_changed"
+"""An e-license was suspended, restored, revoked or cancelled; ``status`` and ``reason``."""
+
 EVENT_NAMES: frozenset[str] = frozenset(
     value
     for key, value in dict(globals()).items()

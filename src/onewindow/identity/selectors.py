@@ -142,3 +142,21 @@ def citizen_lookup_hash(*, user: User) -> str | None:
     profile = getattr(user, "citizen", None)
     found: str | None = profile.id_number_hash if profile is not None else None
     return found
+
+
+def citizen_identity(*, user: User, purpose: str, actor: str) -> tuple[str, str] | None:
+    """A citizen's real name and full ID number, for a system process that must print or
+    sign them (an e-license for its holder). Audited with the purpose; None without
+    real-name data."""
+    profile = CitizenProfile.objects.filter(user=user).first()
+    if profile is None:
+        return None
+    audit_record(
+        actor=actor,
+        action="personal_data.read",
+        object_type="identity.user",
+        object_id=user.pk,
+        object_repr=user.username,
+        detail={"purpose": purpose},
+    )
+    return profile.real_name, crypto.decrypt(profile.id_number_encrypted, crypto.ID_NUMBER)

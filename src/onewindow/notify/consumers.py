@@ -1,4 +1,4 @@
-"""notify's outbox consumer: every application.* and task.* event becomes in-app messages.
+"""notify's outbox consumer: application.*, task.* and license.* events become in-app messages.
 
 Emitters put ``recipients`` (user ids) and/or ``audience`` (``{"department_id", "role"}``: that
 department's staff holding the role, looked up at delivery) in the payload, plus the display
@@ -14,7 +14,7 @@ from onewindow.events.registry import consumer
 from onewindow.notify import services
 
 CONSUMER = "notify.in_app"
-EVENTS = sorted(n for n in EVENT_NAMES if n.startswith(("application.", "task.")))
+EVENTS = sorted(n for n in EVENT_NAMES if n.startswith(("application.", "task.", "license.")))
 
 
 @consumer(CONSUMER, events=EVENTS)

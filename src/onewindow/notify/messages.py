@@ -50,6 +50,10 @@ TEMPLATES: dict[str, str | Promise] = {
     names.TASK_ESCALATED: _(
         "Escalated to you: application {number} ({service_name}), due {due_date}."
     ),
+    names.LICENSE_ISSUED: _("Your e-license {license_name} was issued; it is in your wallet."),
+    names.LICENSE_STATUS_CHANGED: _(
+        "The issuing department changed the status of your e-license {license_name}: {reason}"
+    ),
 }
 FALLBACK = _("You have a new notification.")
 

@@ -80,3 +80,15 @@ def hall_list() -> QuerySet[ServiceHall]:
     return ServiceHall.objects.select_related("region", "managed_by").prefetch_related(
         Prefetch("windows", queryset=windows)
     )
+
+
+def region_full_name(code: str) -> str:
+    """A region's name with its parents' (示范省示范市中心区), or the code if unknown."""
+    names: list[str] = []
+    seen = 0
+    current = Region.objects.filter(code=code).select_related("parent").first()
+    while current is not None and seen < 4:
+        names.append(current.name)
+        current = current.parent
+        seen += 1
+    return "".join(reversed(names)) or code

@@ -1,0 +1,53 @@
+"""签名存证: what the applicant submitted is sealed (SM3 digest, platform SM2 signature), so any
+later change to the answers or the files is detectable."""
+
+from __future__ import annotations
+
+import pytest
+from tests.casework.conftest import food_submitted, open_item
+from tests.conftest import demo_account, page_login
+
+from onewindow.casework import services
+from onewindow.casework.models import Application, MaterialFile, SubmissionSeal
+
+pytestmark = pytest.mark.django_db
+
+
+def test_submission_is_sealed_and_a_changed_answer_is_detected(city, client):
+    application = food_submitted()
+    seal = SubmissionSeal.objects.get(application=application)
+    assert seal.kind == "submitted" and len(seal.digest) == 64 and seal.signature
+    assert services.seal_check(application) == services.SealCheck(
+        sealed=True, intact=True, sealed_at=seal.sealed_at, kind="submitted"
+    )
+    assert page_login(client, "clerk", demo_account("clerk")["password"]).status_code == 302
+    item = open_item(application.number, "accept")
+    assert "签名存证" in client.get(f"/workbench/tasks/{item.pk}/").content.decode()
+
+    answers = dict(application.form_data, premises_area=999)
+    Application.objects.filter(pk=application.pk).update(form_data=answers)
+    application.refresh_from_db()
+    assert services.seal_check(application).intact is False
+    page = client.get(f"/workbench/tasks/{item.pk}/").content.decode()
+    assert 'class="ow-notice" id="seal"' in page
+
+
+def test_a_replaced_file_is_detected(city):
+    application = food_submitted()
+    row = MaterialFile.objects.filter(application=application, current=True).first()
+    MaterialFile.objects.filter(pk=row.pk).update(sm3="0" * 64)
+    assert services.seal_check(application).intact is False
+
+
+def test_a_forged_signature_is_detected(city):
+    application = food_submitted()
+    seal = SubmissionSeal.objects.get(application=application)
+    SubmissionSeal.objects.filter(pk=seal.pk).update(signature="00" * 70)
+    assert services.seal_check(application).intact is False
+
+
+def test_a_draft_is_not_sealed(city):
+    from tests.casework.conftest import food_draft
+
+    draft = food_draft()
+    assert services.seal_check(draft).sealed is False

@@ -1,0 +1,216 @@
+"""E-licenses through the services and the API: issued on approval, signed, verified by anyone,
+suspended and revoked by the issuing department, listed in the holder's wallet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from pypdf import PdfReader
+from tests.casework.conftest import FOOD_MATERIALS, PDF, act, food_answers, open_item, subject_for
+from tests.conftest import api_login, demo_account, page_login
+
+from onewindow.casework import services as casework
+from onewindow.events.services import deliver_due
+from onewindow.kit.errors import ApiError
+from onewindow.kit.license_id import parse_license_identifier
+from onewindow.license import keys, services
+from onewindow.license.models import License, SigningKey, Status, Verification
+
+pytestmark = pytest.mark.django_db
+
+
+def _enterprise_subject(username: str = "lisi"):
+    from onewindow import demo
+    from onewindow.identity.models import Enterprise
+
+    subject = subject_for(username)
+    subject.acting_for = Enterprise.objects.get(uscc=demo.ENTERPRISE_USCC)
+    return subject
+
+
+def approved_food_license() -> License:
+    """A food business licence application filed for the demo enterprise, approved, and the
+    outbox delivered (as the worker would): the license it issues."""
+    subject = _enterprise_subject()
+    application = casework.application_create(
+        subject=subject, service_code="food_business_license", form_data=food_answers()
+    )
+    for key in FOOD_MATERIALS:
+        casework.material_upload(
+            subject=subject, application=application, material_key=key, name=f"{key}.pdf", data=PDF
+        )
+    application.refresh_from_db()
+    application = casework.application_submit(subject=subject, application=application)
+    number = application.number
+    act("clerk", open_item(number, "accept"), "accept")
+    act("health_reviewer", open_item(number, "hygiene_review"), "pass")
+    act("market_reviewer", open_item(number, "market_review"), "pass")
+    act("market_approver", open_item(number, "decide"), "approve")
+    deliver_due()
+    return License.objects.get(application_number=number)
+
+
+def test_approval_issues_a_signed_license_with_a_valid_identifier(demo_catalog):
+    row = approved_food_license()
+    parsed = parse_license_identifier(row.identifier)
+    assert parsed.type_code == row.license_type.code
+    assert parsed.issuer_code == row.issuer.uscc
+    assert row.license_type.key == "food_business_license"
+    assert row.holder_kind == "organisation"
+    assert row.holder_code_type == "001"
+    assert row.holder_enterprise is not None
+    assert row.valid_until == row.issued_on.replace(year=row.issued_on.year + 5) - dt.timedelta(1)
+    assert dict(row.data)["经营者名称"] == "示范小吃店"
+    assert services.signature_ok(row)
+    text = PdfReader(io.BytesIO(row.pdf.read())).pages[0].extract_text()
+    assert "食品经营许可证" in text
+    assert "示范小吃店" in text
+    assert row.issuer.name in text
+    # Delivered twice (a retried event), it is still one license.
+    assert services.license_issue_for_application(number=row.application_number) == row
+    assert License.objects.filter(application_number=row.application_number).count() == 1
+
+
+def test_verification_says_valid_and_is_logged(demo_catalog, client):
+    row = approved_food_license()
+    response = client.get(f"/api/v1/licenses/{row.identifier}/verify")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["valid"] is True
+    assert body["signature_ok"] is True
+    assert body["status"] == "valid"
+    assert body["issuer"] == row.issuer.name
+    page = client.get(f"/verify/{row.identifier}")
+    assert page.status_code == 200
+    assert row.license_type.name in page.content.decode()
+    logged = list(Verification.objects.filter(license=row).values_list("channel", "valid"))
+    assert sorted(logged) == [("api", True), ("page", True)]
+
+
+def test_a_forged_identifier_fails_on_its_check_character(demo_catalog, client):
+    row = approved_food_license()
+    body_chars = row.identifier[:-1]
+    wrong = "0" if row.identifier[-1] != "0" else "1"
+    forged = client.get(f"/api/v1/licenses/{body_chars}{wrong}/verify").json()
+    assert forged["valid"] is False
+    assert forged["reason"] == "check_character"
+    assert client.get("/api/v1/licenses/not-an-identifier/verify").json()["reason"] == "malformed"
+    assert Verification.objects.filter(valid=False).count() == 2
+
+
+def test_tampered_data_fails_the_sm2_signature(demo_catalog, client):
+    row = approved_food_license()
+    License.objects.filter(pk=row.pk).update(holder_name="别人的公司")
+    body = client.get(f"/api/v1/licenses/{row.identifier}/verify").json()
+    assert body["valid"] is False
+    assert body["signature_ok"] is False
+    assert body["reason"] == "signature"
+
+
+def test_the_pdf_checks_and_a_one_byte_change_fails(demo_catalog, client):
+    row = approved_food_license()
+    document = row.pdf.read()
+    ok = client.post(
+        f"/api/v1/licenses/{row.identifier}/verify-pdf",
+        {"file": io.BytesIO(document)},
+    ).json()
+    assert ok["valid"] is True
+    position = document.index(b"/Type /Page") if b"/Type /Page" in document else 200
+    changed = document[:position] + bytes([document[position] ^ 1]) + document[position + 1 :]
+    bad = client.post(
+        f"/api/v1/licenses/{row.identifier}/verify-pdf",
+        {"file": io.BytesIO(changed)},
+    ).json()
+    assert bad["valid"] is False
+    assert bad["reason"].startswith("pdf_")
+
+
+def test_revocation_shows_at_once_in_verification(demo_catalog, client):
+    row = approved_food_license()
+    with pytest.raises(ApiError) as refused:  # a reviewer may not, nor another department
+        services.license_status_change(
+            subject=subject_for("market_reviewer"),
+            identifier=row.identifier,
+            action="revoke",
+            reason="虚假材料",
+        )
+    assert refused.value.error.code == "LICENSE_NOT_ISSUER"
+    with pytest.raises(ApiError) as no_reason:
+        services.license_status_change(
+            subject=subject_for("market_approver"),
+            identifier=row.identifier,
+            action="revoke",
+            reason=" ",
+        )
+    assert no_reason.value.error.code == "LICENSE_REASON_REQUIRED"
+    services.license_status_change(
+        subject=subject_for("market_approver"),
+        identifier=row.identifier,
+        action="suspend",
+        reason="责令停业整顿",
+    )
+    body = client.get(f"/api/v1/licenses/{row.identifier}/verify").json()
+    assert (body["valid"], body["status"]) == (False, "suspended")
+    services.license_status_change(
+        subject=subject_for("market_approver"),
+        identifier=row.identifier,
+        action="revoke",
+        reason="以欺骗手段取得许可",
+    )
+    body = client.get(f"/api/v1/licenses/{row.identifier}/verify").json()
+    assert (body["valid"], body["status"], body["reason"]) == (False, "revoked", "revoked")
+    page = client.get(f"/verify/{row.identifier}").content.decode()
+    assert "以欺骗手段取得许可" in page
+    with pytest.raises(ApiError) as again:
+        services.license_status_change(
+            subject=subject_for("market_approver"),
+            identifier=row.identifier,
+            action="restore",
+            reason="x",
+        )
+    assert again.value.error.code == "LICENSE_STATUS_CHANGE"
+    row.refresh_from_db()
+    assert row.status == Status.REVOKED
+    assert [c.status_to for c in row.changes.all()] == ["suspended", "revoked"]
+
+
+def test_the_wallet_lists_the_enterprise_license_and_serves_the_pdf(demo_catalog, client):
+    from onewindow import demo
+
+    row = approved_food_license()
+    assert page_login(client, "lisi", demo_account("lisi")["password"]).status_code == 302
+    assert client.get("/api/v1/licenses").json() == []  # lisi's own wallet: none
+    client.post("/accounts/enterprises/", {"uscc": demo.ENTERPRISE_USCC})
+    listed = {item["type_name"]: item for item in client.get("/api/v1/licenses").json()}
+    assert set(listed) == {"食品经营许可证", "营业执照"}  # the demo enterprise's 营业执照 is seeded
+    assert listed["食品经营许可证"]["identifier"] == row.identifier
+    assert listed["食品经营许可证"]["status"] == "valid"
+    assert listed["食品经营许可证"]["holder_code"] == demo.ENTERPRISE_USCC
+    pdf = client.get(f"/api/v1/licenses/{row.identifier}/pdf")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    page = client.get("/licenses/").content.decode()
+    assert row.license_type.name in page
+    assert f"/licenses/{row.identifier}/" in page
+    other = api_login(client, "zhangsan", demo_account("zhangsan")["password"]).json()
+    hidden = client.get(
+        f"/api/v1/licenses/{row.identifier}",
+        HTTP_AUTHORIZATION=f"Bearer {other['access_token']}",
+    )
+    assert hidden.status_code == 404
+
+
+def test_a_rotated_key_still_verifies_earlier_licenses(demo_catalog, client):
+    row = approved_food_license()
+    old = row.signing_key
+    new = keys.key_create(department=row.issuer, actor="test")
+    old.refresh_from_db()
+    assert old.retired_at is not None
+    assert new.retired_at is None
+    assert SigningKey.objects.filter(department=row.issuer, retired_at__isnull=True).count() == 1
+    body = client.get(f"/api/v1/licenses/{row.identifier}/verify").json()
+    assert body["valid"] is True
+    assert body["signature_ok"] is True
