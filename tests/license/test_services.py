@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.test import Client
 from pypdf import PdfReader
 from tests.casework.conftest import FOOD_MATERIALS, PDF, act, food_answers, open_item, subject_for
 from tests.conftest import api_login, demo_account, page_login
@@ -214,3 +215,23 @@ def test_a_rotated_key_still_verifies_earlier_licenses(demo_catalog, client):
     body = client.get(f"/api/v1/licenses/{row.identifier}/verify").json()
     assert body["valid"] is True
     assert body["signature_ok"] is True
+
+
+def test_the_issuing_department_revokes_from_its_pages(demo_catalog, client):
+    row = approved_food_license()
+    assert page_login(client, "market_approver", demo_account("market_approver")["password"])
+    register = client.get("/licenses/issued/", {"q": row.application_number}).content.decode()
+    assert row.identifier in register
+    page = client.get(f"/licenses/{row.identifier}/").content.decode()
+    assert 'name="action"' in page and 'value="revoke"' in page
+    empty = client.post(f"/licenses/{row.identifier}/status", {"action": "revoke", "reason": ""})
+    assert empty.status_code == 302
+    row.refresh_from_db()
+    assert row.status == Status.VALID  # nothing changed without a reason
+    client.post(f"/licenses/{row.identifier}/status", {"action": "revoke", "reason": "许可被撤销"})
+    row.refresh_from_db()
+    assert (row.status, row.status_reason) == (Status.REVOKED, "许可被撤销")
+    outsider = Client()
+    page_login(outsider, "health_reviewer", demo_account("health_reviewer")["password"])
+    assert outsider.get(f"/licenses/{row.identifier}/").status_code == 404
+    assert row.identifier not in outsider.get("/licenses/issued/").content.decode()

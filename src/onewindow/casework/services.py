@@ -497,8 +497,8 @@ def license_sources(application: Application) -> dict[str, Any]:
         return {}
     found = license_selectors.licenses_for_materials(
         type_keys={m.license_type for m in materials},
-        applicant=application.applicant,
-        enterprise=application.enterprise,
+        applicant_id=application.applicant_id,
+        enterprise_id=application.enterprise_id,
     )
     return {m.key: found[m.license_type] for m in materials if m.license_type in found}
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from onewindow.audit.services import audit_record
 from onewindow.identity import crypto
+from onewindow.kit.crypto import sm3_hex
 from onewindow.kit.errors import ApiError
 from onewindow.license import errors, pdf
 from onewindow.license.models import SigningKey
@@ -104,10 +105,30 @@ def key_by_id(key_id: str) -> SigningKey | None:
     return SigningKey.objects.filter(key_id=key_id).first()
 
 
+# GB/T 32918 curve parameters that enter Z_A (the signer's identity hash).
+_SM2_A = bytes.fromhex("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC")
+_SM2_B = bytes.fromhex("28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93")
+_SM2_GX = bytes.fromhex("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7")
+_SM2_GY = bytes.fromhex("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0")
+
+
+def sm2_message_digest(public: bytes, data: bytes) -> bytes:
+    """e = SM3(Z_A || M), Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA) with the
+    default signer id (GB/T 32918.2 and GM/T 0009). GmSSL's ``sm2_sign`` computes the same but
+    takes about 2.7 ms here; signing this digest takes about 0.25 ms. The tests check both
+    ways verify each other's signatures."""
+    ident = bytes(gmssl_pyx.SM2_DEFAULT_SIGNER_ID)
+    z = sm3_hex(
+        (len(ident) * 8).to_bytes(2, "big") + ident + _SM2_A + _SM2_B + _SM2_GX + _SM2_GY + public
+    )
+    return bytes.fromhex(sm3_hex(bytes.fromhex(z) + data))
+
+
 def sm2_sign(key: SigningKey, data: bytes) -> str:
-    """SM2 signature (with SM3 and the default signer id) of ``data``, as hex DER."""
+    """SM2 signature (SM3 with the default signer id) of ``data``, as hex DER."""
     private = bytes.fromhex(crypto.decrypt(key.sm2_private_encrypted, SM2_PURPOSE))
-    signature: bytes = gmssl_pyx.sm2_sign(private, bytes.fromhex(key.sm2_public), data)
+    digest = sm2_message_digest(bytes.fromhex(key.sm2_public), data)
+    signature: bytes = gmssl_pyx.sm2_sign_sm3_digest(private, digest)
     return signature.hex()
 
 

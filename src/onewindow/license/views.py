@@ -4,7 +4,7 @@ page, the issuing department's register with suspension and revocation. No JavaS
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,12 +15,19 @@ from onewindow.identity.models import Role
 from onewindow.kit.errors import ApiError
 from onewindow.license import selectors, services
 from onewindow.license.api import MAX_PDF_BYTES
-from onewindow.license.models import Channel, Status
+from onewindow.license.models import Channel, License, Status
 
 
 def _subject(request: HttpRequest) -> Subject:
     subject: Subject = getattr(request, "subject")  # noqa: B009 - set by page_access
     return subject
+
+
+def _visible(request: HttpRequest, identifier: str) -> License:
+    try:
+        return selectors.license_visible(subject=_subject(request), identifier=identifier)
+    except ApiError:
+        raise Http404 from None
 
 
 @public_page
@@ -70,7 +77,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
 @page_access(CITIZEN, STAFF)
 def detail(request: HttpRequest, identifier: str) -> HttpResponse:
     subject = _subject(request)
-    row = selectors.license_visible(subject=subject, identifier=identifier)
+    row = _visible(request, identifier)
     issuer_staff = (
         subject.kind == STAFF
         and subject.department_id == row.issuer_id
@@ -104,8 +111,7 @@ def detail(request: HttpRequest, identifier: str) -> HttpResponse:
 
 @page_access(CITIZEN, STAFF)
 def pdf(request: HttpRequest, identifier: str) -> FileResponse:
-    row = selectors.license_visible(subject=_subject(request), identifier=identifier)
-    return selectors.pdf_response(row)
+    return selectors.pdf_response(_visible(request, identifier))
 
 
 @page_access(STAFF, roles=[Role.APPROVER, Role.DEPARTMENT_HEAD])

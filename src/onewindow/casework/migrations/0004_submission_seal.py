@@ -6,26 +6,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('casework', '0003_registry_prefill_and_checks'),
+        ("casework", "0003_registry_prefill_and_checks"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SubmissionSeal',
+            name="SubmissionSeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=24)),
-                ('digest', models.CharField(max_length=64)),
-                ('signature', models.CharField(max_length=160)),
-                ('key_id', models.CharField(max_length=64)),
-                ('licenses', models.JSONField(blank=True, default=dict)),
-                ('sealed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seals', to='casework.application')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=24)),
+                ("digest", models.CharField(max_length=64)),
+                ("signature", models.CharField(max_length=160)),
+                ("key_id", models.CharField(max_length=64)),
+                ("licenses", models.JSONField(blank=True, default=dict)),
+                ("sealed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="seals",
+                        to="casework.application",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sealed_at', 'id'],
+                "ordering": ["sealed_at", "id"],
             },
         ),
     ]
