@@ -235,3 +235,16 @@ def test_the_issuing_department_revokes_from_its_pages(demo_catalog, client):
     page_login(outsider, "health_reviewer", demo_account("health_reviewer")["password"])
     assert outsider.get(f"/licenses/{row.identifier}/").status_code == 404
     assert row.identifier not in outsider.get("/licenses/issued/").content.decode()
+
+
+def test_the_qr_code_opens_the_page_that_says_valid(demo_catalog, client, settings):
+    import zxingcpp
+
+    row = approved_food_license()
+    image = PdfReader(io.BytesIO(row.pdf.read())).pages[0].images[0].image
+    (code,) = zxingcpp.read_barcodes(image)
+    assert code.text == f"{settings.PUBLIC_URL}/verify/{row.identifier}"
+    page = client.get(code.text.removeprefix(settings.PUBLIC_URL))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "核验结果：有效" in text and row.license_type.name in text
