@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_submission_is_sealed_and_a_changed_answer_is_detected(city, client):
     application = food_submitted()
     seal = SubmissionSeal.objects.get(application=application)
-    assert seal.kind == "submitted" and len(seal.digest) == 64 and seal.signature
+    assert seal.kind == "submitted"
+    assert len(seal.digest) == 64
+    assert seal.signature
     assert services.seal_check(application) == services.SealCheck(
         sealed=True, intact=True, sealed_at=seal.sealed_at, kind="submitted"
     )

@@ -41,4 +41,5 @@ def test_private_halves_are_encrypted_and_one_key_is_active(demo_city):
     assert keys.active_key(market) == second
     assert SigningKey.objects.filter(department=market).count() == 2
     key_pem, cert_pem = keys.pdf_signer(second)
-    assert b"PRIVATE KEY" in key_pem and b"CERTIFICATE" in cert_pem
+    assert b"PRIVATE KEY" in key_pem
+    assert b"CERTIFICATE" in cert_pem

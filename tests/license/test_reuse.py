@@ -165,3 +165,14 @@ def test_a_new_license_replaces_the_holders_valid_one(demo_catalog):
     assert rows["名称"] == "示范市更名科技有限公司"
     assert rows["经营范围"] == dict(held.data)["经营范围"]  # unchanged rows carried over
     assert issued.issued_on >= held.issued_on
+
+
+def test_the_applicant_sees_the_license_as_the_result(demo_catalog, client):
+    from tests.license.test_services import approved_food_license
+
+    row = approved_food_license()
+    assert page_login(client, "lisi", demo_account("lisi")["password"]).status_code == 302
+    client.post("/accounts/enterprises/", {"uscc": demo.ENTERPRISE_USCC})
+    page = client.get(f"/applications/{row.application_number}/").content.decode()
+    assert "办理结果" in page
+    assert f"/licenses/{row.identifier}/" in page

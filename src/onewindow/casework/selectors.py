@@ -206,3 +206,10 @@ def licenses_used(*, application: Application) -> list[dict[str, Any]]:
                 {"material": names.get(key, key), "license": row, "status": effective_status(row)}
             )
     return found
+
+
+def result_licenses(*, application: Application) -> list[Any]:
+    """The e-licenses issued as this application's result (办理结果)."""
+    from onewindow.license import selectors as license_selectors
+
+    return license_selectors.licenses_for_application(application.number or "")

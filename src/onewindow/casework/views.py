@@ -185,6 +185,7 @@ def application_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "steps": _steps(application, today),
             "timeline": _timeline_rows(selectors.timeline(application=application, staff=staff)),
             "materials": selectors.materials(application=application),
+            "results": selectors.result_licenses(application=application),
             "supplement": supplement,
             "supplement_rows": forms.supplement_rows(application)
             if application.status == Status.SUPPLEMENT

@@ -141,3 +141,11 @@ def licenses_by_identifier(identifiers: list[str]) -> dict[str, License]:
         "license_type", "issuer"
     )
     return {row.identifier: row for row in rows}
+
+
+def licenses_for_application(number: str) -> list[License]:
+    """The licenses issued as the result (办理结果) of application ``number``, for whoever may
+    see that application (the caller checked)."""
+    if not number:
+        return []
+    return list(License.objects.filter(application_number=number).select_related("license_type"))
