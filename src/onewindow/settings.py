@@ -17,6 +17,7 @@
 | ONEWINDOW_OIDC_RSA_KEY    | generated into var/oidc_rsa.pem: ID-token signing key (PEM) |
 | ONEWINDOW_OIDC_ISSUER     | empty: the site root of each request        |
 | ONEWINDOW_PUBLIC_URL      | http://127.0.0.1:8000: the site root printed in e-license QR codes |
+| ONEWINDOW_VERIFY_RATE_PER_MINUTE | 120: public e-license verifications per client IP and minute |
 | ONEWINDOW_SMS_GATEWAY     | onewindow.identity.sms.LogGateway (demo: logs, sends nothing) |
 | ONEWINDOW_PASSWORD_MIN_LENGTH, ONEWINDOW_STAFF_PASSWORD_MAX_AGE_DAYS,          |
 | ONEWINDOW_LOCKOUT_FAILURES, ONEWINDOW_LOCKOUT_MINUTES | 8, 90, 5, 15 (等保 2.0 level 3) |
@@ -434,6 +435,9 @@ LOGGING = {
 ONEWINDOW_PLATFORM_NAME = os.environ.get("ONEWINDOW_PLATFORM_NAME", "")
 # Outbox (events): attempts before a delivery is dead (retries back off 30 s x 2^n, max 1 h).
 ONEWINDOW_EVENT_MAX_ATTEMPTS = int(os.environ.get("ONEWINDOW_EVENT_MAX_ATTEMPTS", "8"))
+
+# Public e-license verification (page and API): per client IP and minute (0: no limit).
+ONEWINDOW_VERIFY_RATE_PER_MINUTE = int(os.environ.get("ONEWINDOW_VERIFY_RATE_PER_MINUTE", "120"))
 
 # Work-item warning lights (红黄绿灯, DOMAIN.md: *config*).
 ONEWINDOW_YELLOW_DAYS = int(os.environ.get("ONEWINDOW_YELLOW_DAYS", "2"))

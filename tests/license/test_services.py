@@ -250,3 +250,15 @@ def test_the_qr_code_opens_the_page_that_says_valid(demo_catalog, client, settin
     text = page.content.decode()
     assert "核验结果：有效" in text
     assert row.license_type.name in text
+
+
+def test_public_verification_is_limited_per_address(demo_catalog, client, settings):
+    row = approved_food_license()
+    settings.ONEWINDOW_VERIFY_RATE_PER_MINUTE = 3
+    for _ in range(3):
+        assert client.get(f"/api/v1/licenses/{row.identifier}/verify").status_code == 200
+    limited = client.get(f"/api/v1/licenses/{row.identifier}/verify")
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "RATE_LIMITED"
+    assert client.get(f"/verify/{row.identifier}").status_code == 429
+    assert Verification.objects.filter(license=row).count() == 3  # refused ones read nothing

@@ -30,7 +30,7 @@ class AuditEntry(models.Model):
     actor = models.CharField(_("actor"), max_length=150, db_index=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
-    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=128, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)

@@ -101,7 +101,7 @@ def audit_record(
         "actor": (actor or ANONYMOUS_ACTOR)[:150],
         "action": action[:64],
         "object_type": object_type[:100],
-        "object_id": str(object_id)[:64],
+        "object_id": str(object_id)[:128],  # an e-license identifier is about 70
         "object_repr": object_repr[:200],
         "outcome": str(outcome),
         "ip": _normal_ip(ip if ip is not None else ctx.ip) or None,

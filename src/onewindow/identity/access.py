@@ -235,20 +235,28 @@ def header_text(request: HttpRequest, name: str, limit: int) -> str:
     return (unquote(raw, errors="replace") if "%" in raw else raw)[:limit]
 
 
-def machine_rate_limit(subject: Subject, policy_limit: int) -> None:
-    """Fixed one-minute window per client, in the shared cache (Redis when configured)."""
+def rate_limit(bucket: str, limit: int) -> None:
+    """Fixed one-minute window per ``bucket`` in the shared cache (Redis when configured);
+    ``RATE_LIMITED`` (429) past ``limit`` requests. A limit of 0 or less means none."""
     from onewindow.kit.errors import RATE_LIMITED
 
+    if limit <= 0:
+        return
     window = int(time.time() // 60)
-    key = f"ratelimit:{subject.client_id}:{window}"
+    key = f"ratelimit:{bucket}:{window}"
     cache.add(key, 0, timeout=120)
     try:
         count = cache.incr(key)
     except ValueError:  # evicted between add and incr
         cache.set(key, 1, timeout=120)
         count = 1
-    if count > policy_limit:
+    if count > limit:
         raise ApiError(RATE_LIMITED)
+
+
+def machine_rate_limit(subject: Subject, policy_limit: int) -> None:
+    """Fixed one-minute window per client."""
+    rate_limit(str(subject.client_id), policy_limit)
 
 
 class _Authoriser:

@@ -139,7 +139,9 @@ def license_pdf(request: HttpRequest, identifier: str) -> FileResponse:
 def license_verify(request: HttpRequest, identifier: str) -> VerifyOut:
     """``valid`` is true only for an existing, unexpired license in status 有效 whose stored
     data still matches the issuing department's SM2 signature; ``reason`` and ``message``
-    say why not (a forged identifier fails on its check character)."""
+    say why not (a forged identifier fails on its check character). Limited per client IP
+    (``ONEWINDOW_VERIFY_RATE_PER_MINUTE``, 429 ``RATE_LIMITED``)."""
+    services.verification_allowed()
     return verify_out(services.license_verify(identifier=identifier, channel=Channel.API))
 
 
@@ -154,6 +156,7 @@ def license_verify_pdf(
 ) -> VerifyOut:
     """The PDF's signature is checked against the issuing department's certificate and the
     file against the copy issued; one changed byte fails with ``pdf_modified``."""
+    services.verification_allowed()
     if file.size is None or file.size > MAX_PDF_BYTES:
         raise services.field_error(errors.LICENSE_PDF_INVALID, "file")
     document = file.read(MAX_PDF_BYTES + 1)

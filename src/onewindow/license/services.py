@@ -456,12 +456,23 @@ def _find(identifier: str) -> tuple[License | None, str]:
         parse_license_identifier(identifier)
     except LicenseIdError as exc:
         return None, "check_character" if exc.reason == "check" else "malformed"
-    row = (
-        License.objects.select_related("license_type", "issuer", "signing_key")
-        .filter(identifier=identifier)
-        .first()
-    )
-    return row, "" if row is not None else "not_found"
+    try:
+        # What verification reads, nothing more: the signing key's encrypted private halves
+        # and certificate stay in the database (the PDF check loads the certificate itself).
+        row = (
+            License.objects.select_related("license_type", "issuer", "signing_key")
+            .defer(
+                "signing_key__sm2_private_encrypted",
+                "signing_key__pdf_key_encrypted",
+                "signing_key__pdf_certificate",
+                "license_type__template",
+                "license_type__service_keys",
+            )
+            .get(identifier=identifier)
+        )
+    except License.DoesNotExist:
+        return None, "not_found"
+    return row, ""
 
 
 def masked_holder(row: License) -> str:
@@ -484,6 +495,15 @@ def _log(result: VerifyResult, channel: str, ip: str | None, request_id: str) ->
         request_id=request_id[:64],
     )
     return result
+
+
+def verification_allowed() -> None:
+    """Public verification is limited per client IP and minute (identifiers are serial, so
+    this bounds how fast anyone can walk the register); ``RATE_LIMITED`` past it."""
+    from onewindow.identity.access import rate_limit
+
+    ip = context.current().ip or "unknown"
+    rate_limit(f"verify:{ip}", settings.ONEWINDOW_VERIFY_RATE_PER_MINUTE)
 
 
 def license_verify(

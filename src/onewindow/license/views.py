@@ -34,6 +34,15 @@ def _visible(request: HttpRequest, identifier: str) -> License:
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, identifier: str) -> HttpResponse:
     """What the QR code opens: is this license valid now? A PDF can be checked too."""
+    try:
+        services.verification_allowed()
+    except ApiError as exc:
+        return render(
+            request,
+            "license/verify_limited.html",
+            {"message": str(exc.error.message)},
+            status=exc.error.status,
+        )
     problem = ""
     checked_pdf = False
     if request.method == "POST":
