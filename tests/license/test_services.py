@@ -69,6 +69,10 @@ def test_approval_issues_a_signed_license_with_a_valid_identifier(demo_catalog):
     assert "食品经营许可证" in text
     assert "示范小吃店" in text
     assert row.issuer.name in text
+    from onewindow.audit.models import AuditEntry
+
+    issued = AuditEntry.objects.get(action="license.issue", object_id=row.identifier)
+    assert issued.detail["digest"] == row.digest  # the whole 70-character identifier is kept
     # Delivered twice (a retried event), it is still one license.
     assert services.license_issue_for_application(number=row.application_number) == row
     assert License.objects.filter(application_number=row.application_number).count() == 1
