@@ -154,6 +154,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def write_doc_section(start: str, end: str, heading: str, table: str) -> None:
+    """Replace the text between the ``start`` and ``end`` markers of docs/performance.md with
+    ``table`` (a new ``heading`` section at the end when the markers are not there yet)."""
+    doc = ROOT / "docs" / "performance.md"
+    text = doc.read_text("utf-8")
+    section = f"{start}\n{table}\n{end}"
+    if start in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + f"\n\n## {heading}\n\n" + section + "\n"
+    doc.write_text(text, "utf-8")
+    log(f"wrote {doc}")
+
+
+def drop_scratch(postgres: str, redis_url: str, home: Path) -> None:
+    """Drop a bench's scratch database, flush its Redis database, remove its home."""
+    import psycopg
+    import redis
+
+    name = database_name(postgres)
+    with psycopg.connect(admin_url(postgres), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    redis.Redis.from_url(redis_url).flushdb()
+    shutil.rmtree(home, ignore_errors=True)
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

@@ -40,7 +40,6 @@ import multiprocessing
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -652,23 +651,11 @@ def main() -> int:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        doc = ROOT / "docs" / "performance.md"
-        text = doc.read_text("utf-8")
-        section = f"{MARK_START}\n{table}\n{MARK_END}"
-        if MARK_START in text:
-            head, rest = text.split(MARK_START, 1)
-            text = head + section + rest.split(MARK_END, 1)[1]
-        else:
-            text = text.rstrip() + "\n\n## E-licenses (issue 7)\n\n" + section + "\n"
-        doc.write_text(text, "utf-8")
-        common.log(f"wrote {doc}")
+        common.write_doc_section(MARK_START, MARK_END, "E-licenses (issue 7)", table)
     if args.keep:
         common.log(f"kept {home} and database {name}")
     else:
-        with psycopg.connect(common.admin_url(args.postgres), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        redis.Redis.from_url(args.redis).flushdb()
-        shutil.rmtree(home, ignore_errors=True)
+        common.drop_scratch(args.postgres, args.redis, home)
     return 0 if check_ok else 1
 
 

@@ -32,17 +32,48 @@ def _business_license() -> License:
     )
 
 
-def _food_draft():
+def _draft(service_code: str, answers: dict, materials: tuple[str, ...]):
+    """A draft filed by 李四 for the demo enterprise, with these materials uploaded."""
     subject = _for_enterprise()
     application = casework.application_create(
-        subject=subject, service_code="food_business_license", form_data=food_answers()
+        subject=subject, service_code=service_code, form_data=answers
     )
-    for key in FOOD_MATERIALS:
+    for key in materials:
         casework.material_upload(
             subject=subject, application=application, material_key=key, name=f"{key}.pdf", data=PDF
         )
     application.refresh_from_db()
     return subject, application
+
+
+def _food_draft():
+    return _draft("food_business_license", food_answers(), FOOD_MATERIALS)
+
+
+def _change_approved(new_name: str, materials: tuple[str, ...]):
+    """A change of registration (企业变更登记) of the enterprise's name, submitted, accepted,
+    reviewed and approved, and the outbox delivered: it issues a new 营业执照."""
+    subject, change = _draft(
+        "enterprise_change",
+        {
+            "enterprise_name": "示范市示范科技有限公司",
+            "uscc": demo.ENTERPRISE_USCC,
+            "change_items": ["name"],
+            "new_name": new_name,
+            "resolution_date": "2025-09-01",
+            "contact_phone": "13800000002",
+        },
+        ("change_application", "change_resolution", "amended_articles", *materials),
+    )
+    change = casework.application_submit(subject=subject, application=change)
+    for username, step, action in (
+        ("clerk", "accept", "accept"),
+        ("market_reviewer", "review", "pass"),
+        ("market_approver", "decide", "approve"),
+    ):
+        act(username, open_item(change.number, step), action)
+    deliver_due()
+    return change
 
 
 def _missing(application) -> set[str]:
@@ -89,30 +120,7 @@ def test_without_a_valid_license_it_is_uploaded_until_a_new_one_is_issued(demo_c
     assert "materials.business_license" in _missing(food)  # asked for the upload now
 
     # A change of registration (企业变更登记) is approved: it issues a new 营业执照.
-    subject = _for_enterprise()
-    change = casework.application_create(
-        subject=subject,
-        service_code="enterprise_change",
-        form_data={
-            "enterprise_name": "示范市示范科技有限公司",
-            "uscc": demo.ENTERPRISE_USCC,
-            "change_items": ["name"],
-            "new_name": "示范市新示范科技有限公司",
-            "resolution_date": "2025-09-01",
-            "contact_phone": "13800000002",
-        },
-    )
-    for key in ("change_application", "change_resolution", "amended_articles", "business_license"):
-        casework.material_upload(
-            subject=subject, application=change, material_key=key, name=f"{key}.pdf", data=PDF
-        )
-    change.refresh_from_db()
-    change = casework.application_submit(subject=subject, application=change)
-    number = change.number
-    act("clerk", open_item(number, "accept"), "accept")
-    act("market_reviewer", open_item(number, "review"), "pass")
-    act("market_approver", open_item(number, "decide"), "approve")
-    deliver_due()
+    number = _change_approved("示范市新示范科技有限公司", ("business_license",)).number
     issued = License.objects.get(application_number=number)
     assert issued.license_type.key == "business_license"
     assert issued.holder_name == "示范市新示范科技有限公司"
@@ -128,35 +136,10 @@ def test_without_a_valid_license_it_is_uploaded_until_a_new_one_is_issued(demo_c
 
 def test_a_new_license_replaces_the_holders_valid_one(demo_catalog):
     held = _business_license()
-    subject = _for_enterprise()
-    change = casework.application_create(
-        subject=subject,
-        service_code="enterprise_change",
-        form_data={
-            "enterprise_name": "示范市示范科技有限公司",
-            "uscc": demo.ENTERPRISE_USCC,
-            "change_items": ["name"],
-            "new_name": "示范市更名科技有限公司",
-            "resolution_date": "2025-09-01",
-            "contact_phone": "13800000002",
-        },
-    )
-    for key in ("change_application", "change_resolution", "amended_articles"):
-        casework.material_upload(
-            subject=subject, application=change, material_key=key, name=f"{key}.pdf", data=PDF
-        )
-    change.refresh_from_db()
-    change = casework.application_submit(subject=subject, application=change)
+    change = _change_approved("示范市更名科技有限公司", ())
     assert change.timeline.get(kind="submitted").detail["licenses"] == {
         "business_license": held.identifier
     }
-    for username, step, action in (
-        ("clerk", "accept", "accept"),
-        ("market_reviewer", "review", "pass"),
-        ("market_approver", "decide", "approve"),
-    ):
-        act(username, open_item(change.number, step), action)
-    deliver_due()
     issued = License.objects.get(application_number=change.number)
     held.refresh_from_db()
     assert held.status == Status.CANCELLED

@@ -11,6 +11,7 @@ from django.test import Client
 from pypdf import PdfReader
 from tests.casework.conftest import FOOD_MATERIALS, PDF, act, food_answers, open_item, subject_for
 from tests.conftest import api_login, demo_account, page_login
+from tests.license.test_reuse import _for_enterprise
 
 from onewindow.casework import services as casework
 from onewindow.events.services import deliver_due
@@ -22,19 +23,10 @@ from onewindow.license.models import License, SigningKey, Status, Verification
 pytestmark = pytest.mark.django_db
 
 
-def _enterprise_subject(username: str = "lisi"):
-    from onewindow import demo
-    from onewindow.identity.models import Enterprise
-
-    subject = subject_for(username)
-    subject.acting_for = Enterprise.objects.get(uscc=demo.ENTERPRISE_USCC)
-    return subject
-
-
 def approved_food_license() -> License:
     """A food business licence application filed for the demo enterprise, approved, and the
     outbox delivered (as the worker would): the license it issues."""
-    subject = _enterprise_subject()
+    subject = _for_enterprise()
     application = casework.application_create(
         subject=subject, service_code="food_business_license", form_data=food_answers()
     )
