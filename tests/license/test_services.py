@@ -258,3 +258,50 @@ def test_public_verification_is_limited_per_address(demo_catalog, client, settin
     assert limited.json()["code"] == "RATE_LIMITED"
     assert client.get(f"/verify/{row.identifier}").status_code == 429
     assert Verification.objects.filter(license=row).count() == 3  # refused ones read nothing
+
+
+def test_a_person_license_is_issued_to_the_applicant_with_the_id_number_masked(
+    demo_catalog, client
+):
+    """社会保障卡: the holder is the applicant; name and ID number come from their real-name
+    data (an audited read), and verification shows them masked."""
+    from onewindow import demo
+    from onewindow.audit.models import AuditEntry
+    from onewindow.casework.models import Application, Status, TimelineEvent
+
+    zhangsan = next(a for a in demo.CITIZENS if a.username == "zhangsan")
+    subject = subject_for("zhangsan")
+    application = casework.application_create(
+        subject=subject,
+        service_code="social_security_card",
+        form_data={
+            "application_type": "first",
+            "applicant_name": "张三",
+            "applicant_id_number": zhangsan.id_number,
+            "applicant_phone": "13800000001",
+            "bank": "icbc",
+            "delivery_method": "electronic",
+        },
+    )
+    application = casework.application_submit(subject=subject, application=application)
+    # The demo city has no approver at 人社 yet: record the approval as the engine would.
+    Application.objects.filter(pk=application.pk).update(status=Status.APPROVED)
+    TimelineEvent.objects.create(application=application, kind="approved")
+    row = services.license_issue_for_application(number=application.number)
+    assert row is not None
+    assert row.license_type.key == "social_security_card"
+    assert row.holder_user.username == "zhangsan"
+    assert (row.holder_kind, row.holder_code_type) == ("person", "111")
+    assert row.holder_code_masked != zhangsan.id_number
+    assert row.holder_code_masked[-4:] == zhangsan.id_number[-4:]
+    assert zhangsan.id_number not in row.holder_code_encrypted
+    assert AuditEntry.objects.filter(
+        action="personal_data.read", detail__purpose=f"license.issue {application.number}"
+    ).exists()
+    body = client.get(f"/api/v1/licenses/{row.identifier}/verify").json()
+    assert body["valid"] is True
+    assert zhangsan.id_number not in body["holder"]
+    assert row.holder_name not in body["holder"]  # the name is masked too
+    text = PdfReader(io.BytesIO(row.pdf.read())).pages[0].extract_text()
+    assert "社会保障卡" in text
+    assert zhangsan.id_number not in text  # the PDF prints the masked number
