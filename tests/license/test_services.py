@@ -267,7 +267,6 @@ def test_a_person_license_is_issued_to_the_applicant_with_the_id_number_masked(
     data (an audited read), and verification shows them masked."""
     from onewindow import demo
     from onewindow.audit.models import AuditEntry
-    from onewindow.casework.models import Application, Status, TimelineEvent
 
     zhangsan = next(a for a in demo.CITIZENS if a.username == "zhangsan")
     subject = subject_for("zhangsan")
@@ -284,11 +283,14 @@ def test_a_person_license_is_issued_to_the_applicant_with_the_id_number_masked(
         },
     )
     application = casework.application_submit(subject=subject, application=application)
-    # The demo city has no approver at 人社 yet: record the approval as the engine would.
-    Application.objects.filter(pk=application.pk).update(status=Status.APPROVED)
-    TimelineEvent.objects.create(application=application, kind="approved")
-    row = services.license_issue_for_application(number=application.number)
-    assert row is not None
+    for username, step, action in (
+        ("clerk", "accept", "accept"),
+        ("hrss_reviewer", "review", "pass"),
+        ("hrss_approver", "decide", "approve"),
+    ):
+        act(username, open_item(application.number, step), action)
+    deliver_due()
+    row = License.objects.get(application_number=application.number)
     assert row.license_type.key == "social_security_card"
     assert row.holder_user.username == "zhangsan"
     assert (row.holder_kind, row.holder_code_type) == ("person", "111")
