@@ -53,3 +53,32 @@ def test_a_draft_is_not_sealed(city):
 
     draft = food_draft()
     assert services.seal_check(draft).sealed is False
+
+
+def test_a_correction_is_not_compared_and_its_return_is_sealed_again(city):
+    from tests.casework.conftest import act, subject_for
+
+    application = food_submitted()
+    number = application.number
+    act("clerk", open_item(number, "accept"), "accept")
+    act(
+        "market_reviewer",
+        open_item(number, "market_review"),
+        "supplement",
+        opinion="请补正",
+        items=[{"key": "premises_area", "reason": "面积与平面图不一致"}],
+    )
+    application.refresh_from_db()
+    zhangsan = subject_for("zhangsan")
+    application = services.application_update(
+        subject=zhangsan,
+        application=application,
+        form_data={**application.form_data, "premises_area": 95},
+        version=application.version,
+    )
+    check = services.seal_check(application)
+    assert check.correcting is True  # changing while being corrected is no alarm
+    application = services.application_submit(subject=zhangsan, application=application)
+    kinds = list(application.seals.values_list("kind", flat=True))
+    assert kinds == ["submitted", "supplement_returned"]
+    assert services.seal_check(application).intact is True

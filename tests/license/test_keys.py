@@ -43,3 +43,18 @@ def test_private_halves_are_encrypted_and_one_key_is_active(demo_city):
     key_pem, cert_pem = keys.pdf_signer(second)
     assert b"PRIVATE KEY" in key_pem
     assert b"CERTIFICATE" in cert_pem
+
+
+def test_only_one_platform_key_can_be_active(demo_city):
+    from django.db import IntegrityError, transaction
+
+    key = keys.platform_key()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SigningKey.objects.create(
+            key_id="platform-duplicate",
+            department=None,
+            sm2_public=key.sm2_public,
+            sm2_private_encrypted=key.sm2_private_encrypted,
+            pdf_certificate=key.pdf_certificate,
+            pdf_key_encrypted=key.pdf_key_encrypted,
+        )

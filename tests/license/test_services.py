@@ -307,3 +307,24 @@ def test_a_person_license_is_issued_to_the_applicant_with_the_id_number_masked(
     text = PdfReader(io.BytesIO(row.pdf.read())).pages[0].extract_text()
     assert "社会保障卡" in text
     assert zhangsan.id_number not in text  # the PDF prints the masked number
+
+
+def test_validity_from_29_february_ends_the_day_before_1_march():
+    assert services._valid_until(dt.date(2024, 2, 29), 5) == dt.date(2029, 2, 28)
+    assert services._valid_until(dt.date(2024, 3, 1), 5) == dt.date(2029, 2, 28)
+    assert services._valid_until(dt.date(2024, 2, 29), None) is None
+
+
+def test_a_retyped_identifier_is_found(demo_catalog, client):
+    row = approved_food_license()
+    typed = f"  {row.identifier.lower()} "
+    assert services.license_verify(identifier=typed).valid
+
+
+def test_a_second_food_license_does_not_cancel_the_first(demo_catalog):
+    first = approved_food_license()
+    second = approved_food_license()
+    first.refresh_from_db()
+    assert first.status == Status.VALID
+    assert second.status == Status.VALID
+    assert first.identifier != second.identifier

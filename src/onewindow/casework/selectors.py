@@ -186,14 +186,14 @@ def approved_for_issue(*, number: str) -> ApprovedForIssue | None:
 
 
 def licenses_used(*, application: Application) -> list[dict[str, Any]]:
-    """The e-licenses that provided materials at the last submission (免提交), with their
-    status now, for whoever handles the application."""
+    """The e-licenses that provided materials at the last submission or returned correction
+    (免提交, as sealed), with their status now, for whoever handles the application."""
     from onewindow.casework.services import _materials_for
     from onewindow.license import selectors as license_selectors
     from onewindow.license.services import effective_status
 
-    line = application.timeline.filter(kind="submitted").order_by("-at", "-id").first()
-    used: dict[str, str] = (line.detail or {}).get("licenses", {}) if line else {}
+    seal = application.seals.order_by("-sealed_at", "-id").first()  # the last (re)submission
+    used: dict[str, str] = seal.licenses if seal is not None else {}
     if not used:
         return []
     rows = license_selectors.licenses_by_identifier(list(used.values()))

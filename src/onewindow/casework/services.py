@@ -710,13 +710,17 @@ class SealCheck:
     intact: bool  # the answers and files are still what was sealed, and the signature holds
     sealed_at: dt.datetime | None = None
     kind: str = ""
+    correcting: bool = False  # the applicant is correcting it (补正): sealed again on return
 
 
 def seal_check(application: Application) -> SealCheck:
-    """Is what the department sees exactly what was last submitted (or returned)?"""
+    """Is what the department sees exactly what was last submitted (or returned)? While the
+    applicant corrects it (补正) the answers and files may change: nothing is compared then."""
     seal = application.seals.order_by("-sealed_at", "-id").first()
     if seal is None:
         return SealCheck(sealed=False, intact=False)
+    if application.status in (Status.DRAFT, Status.SUPPLEMENT):
+        return SealCheck(True, False, seal.sealed_at, seal.kind, correcting=True)
     payload = sealed_bytes(application, current_files(application), seal.licenses)
     key = license_keys.key_by_id(seal.key_id)
     intact = (

@@ -26,6 +26,7 @@ TYPES: list[dict[str, Any]] = [
         "sequence": "001",
         "holder_kind": HolderKind.ORGANISATION,
         "validity_years": None,
+        "replaces_previous": True,  # one 营业执照 per enterprise: a change re-issues it
         "service_keys": ["enterprise_change"],
         "template": [
             # First answered field wins; unanswered rows keep the previous license's value.
@@ -79,6 +80,7 @@ TYPES: list[dict[str, Any]] = [
         "sequence": "001",
         "holder_kind": HolderKind.PERSON,
         "validity_years": 10,
+        "replaces_previous": True,  # one card per person: a replacement cancels the old one
         "service_keys": ["social_security_card"],
         "template": [{"label": "姓名", "answer": "applicant_name"}],
     },
@@ -103,6 +105,7 @@ def seed(*, enterprise_uscc: str = "") -> int:
                 "validity_years": spec["validity_years"],
                 "template": spec["template"],
                 "service_keys": spec["service_keys"],
+                "replaces_previous": spec.get("replaces_previous", False),
                 "is_active": True,
             },
         )

@@ -22,7 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +60,14 @@ class LicenseType(models.Model):
     service_keys = models.JSONField(
         _("issued when these services are approved"), default=list, blank=True
     )
+    replaces_previous = models.BooleanField(
+        _("a new one replaces the holder's previous one"),
+        default=False,
+        help_text=_(
+            "营业执照, 社会保障卡: one per holder; a new one (换发) cancels the previous one and "
+            "keeps its rows that the new application does not change."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     last_serial = models.PositiveIntegerField(default=0, editable=False)
 
@@ -93,15 +102,12 @@ class SigningKey(models.Model):
         verbose_name = _("signing key")
         verbose_name_plural = _("signing keys")
         constraints = [
+            # One active key per department, and one for the platform (department NULL, which
+            # a plain unique index would not compare: NULLs are distinct).
             models.UniqueConstraint(
-                fields=["department"],
+                Coalesce("department", Value(0)),
                 condition=Q(retired_at__isnull=True),
-                name="license_one_active_key_per_department",
-            ),
-            models.UniqueConstraint(
-                fields=["retired_at"],
-                condition=Q(retired_at__isnull=True, department__isnull=True),
-                name="license_one_active_platform_key",
+                name="license_one_active_key",
             ),
         ]
 

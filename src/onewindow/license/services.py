@@ -7,7 +7,9 @@ the holder as notifications.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -63,8 +65,8 @@ def _valid_until(start: dt.date, years: int | None) -> dt.date | None:
         return None
     try:
         end = start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        end = start.replace(year=start.year + years, day=28)
+    except ValueError:  # from 29 February: the same date later is 1 March
+        end = dt.date(start.year + years, 3, 1)
     return end - dt.timedelta(days=1)
 
 
@@ -174,6 +176,24 @@ def license_issue(
     )
     row.pdf_sm3 = sm3_hex(document)
     row.pdf.save(f"{row.identifier}.pdf", ContentFile(document), save=False)
+    try:
+        _store(row, actor, notify, holder_user, holder_enterprise, license_type, key)
+    except BaseException:
+        row.pdf.delete(save=False)  # no orphan file when the row is not written
+        raise
+    return row
+
+
+def _store(
+    row: License,
+    actor: str,
+    notify: bool,
+    holder_user: User | None,
+    holder_enterprise: Enterprise | None,
+    license_type: LicenseType,
+    key: SigningKey,
+) -> None:
+    application_number = row.application_number
     with transaction.atomic():
         row.save()
         recipients = [holder_user.pk] if holder_user is not None else []
@@ -207,7 +227,6 @@ def license_issue(
                 "pdf_sm3": row.pdf_sm3,
             },
         )
-    return row
 
 
 def type_for_service(service_key: str) -> LicenseType | None:
@@ -252,6 +271,8 @@ def license_issue_for_application(*, number: str) -> License | None:
         License.objects.filter(license_type=license_type, status=Status.VALID, **owners)
         .order_by("-issued_on", "-id")
         .first()
+        if license_type.replaces_previous
+        else None
     )
     data = _printed(license_type.template, found.answers, previous)
     if license_type.holder_kind == HolderKind.ORGANISATION and data and data[0][0] == "名称":
@@ -265,10 +286,13 @@ def license_issue_for_application(*, number: str) -> License | None:
             application_number=found.number,
             **owners,
         )
-    except IntegrityError:  # issued by a concurrent delivery of the same event
-        return License.objects.filter(
+    except IntegrityError:  # issued by a concurrent delivery of the same event?
+        raced = License.objects.filter(
             application_number=found.number, license_type=license_type
         ).first()
+        if raced is None:
+            raise  # something else: the delivery fails and is retried
+        return raced
     if previous is not None:
         _replaced(previous, issued)
     return issued
@@ -453,7 +477,7 @@ def signature_ok(row: License) -> bool:
 
 def _find(identifier: str) -> tuple[License | None, str]:
     try:
-        parse_license_identifier(identifier)
+        identifier = parse_license_identifier(identifier).text  # retyped: spaces, lower case
     except LicenseIdError as exc:
         return None, "check_character" if exc.reason == "check" else "malformed"
     try:
@@ -503,6 +527,9 @@ def verification_allowed() -> None:
     from onewindow.identity.access import rate_limit
 
     ip = context.current().ip or "unknown"
+    if ":" in ip:  # IPv6: one bucket per /64, the block one client usually holds
+        with contextlib.suppress(ValueError):
+            ip = str(ipaddress.IPv6Network(f"{ip}/64", strict=False).network_address) + "/64"
     rate_limit(f"verify:{ip}", settings.ONEWINDOW_VERIFY_RATE_PER_MINUTE)
 
 
