@@ -42,6 +42,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,46 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Scratch:
+    home: Path
+    env: dict[str, str]
+    name: str  # the database
+    pg_version: str
+    shared_buffers: str
+
+
+def scratch_install(prefix: str, postgres: str, redis_url: str, **extra: str) -> Scratch:
+    """A fresh home, database and Redis database, migrated and seeded with the demo city; the
+    environment (also put into ``os.environ``, for Django here and spawned processes) runs
+    the platform on them."""
+    import psycopg
+    import redis
+
+    home = Path(tempfile.mkdtemp(prefix=f"onewindow-{prefix}-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEWINDOW_")}
+    env.update(
+        ONEWINDOW_HOME=str(home),
+        ONEWINDOW_LOG_LEVEL="WARNING",
+        ONEWINDOW_DATABASE_URL=postgres,
+        ONEWINDOW_REDIS_URL=redis_url,
+        DJANGO_SETTINGS_MODULE="onewindow.settings",
+        **extra,
+    )
+    name = database_name(postgres)
+    with psycopg.connect(admin_url(postgres), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+        pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]
+    redis.Redis.from_url(redis_url).flushdb()
+    log(f"== scratch installation in {home}, database {name}")
+    run(env, "migrate", "--verbosity", "0")
+    run(env, "demo")
+    os.environ.update(env)
+    return Scratch(home, env, name, pg_version, shared_buffers)
 
 
 def write_doc_section(start: str, end: str, heading: str, table: str) -> None:
@@ -1305,27 +1346,9 @@ def main() -> int:
     import psycopg
     import redis
 
-    home = Path(tempfile.mkdtemp(prefix="onewindow-bench-casework-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEWINDOW_")}
-    env.update(
-        ONEWINDOW_HOME=str(home),
-        ONEWINDOW_LOG_LEVEL="WARNING",
-        ONEWINDOW_DATABASE_URL=args.postgres,
-        ONEWINDOW_REDIS_URL=args.redis,
-        DJANGO_SETTINGS_MODULE="onewindow.settings",
-    )
-    name = database_name(args.postgres)
-    with psycopg.connect(admin_url(args.postgres), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-        pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]
-    redis.Redis.from_url(args.redis).flushdb()
-    log(f"== scratch installation in {home}, database {name}")
-    run(env, "migrate", "--verbosity", "0")
-    run(env, "demo")
-
-    os.environ.update(env)
+    scratch = scratch_install("bench-casework", args.postgres, args.redis)
+    home, env, name = scratch.home, scratch.env, scratch.name
+    pg_version, shared_buffers = scratch.pg_version, scratch.shared_buffers
     import django
 
     django.setup()

@@ -42,7 +42,6 @@ import platform
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import urllib.request
@@ -370,32 +369,17 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database and the home")
     args = parser.parse_args()
     binary = common.ensure_wrk()
-    import psycopg
-    import redis
 
-    home = Path(tempfile.mkdtemp(prefix="onewindow-bench-licenses-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEWINDOW_")}
-    env.update(
-        ONEWINDOW_HOME=str(home),
-        ONEWINDOW_LOG_LEVEL="WARNING",
-        ONEWINDOW_DATABASE_URL=args.postgres,
-        ONEWINDOW_REDIS_URL=args.redis,
-        DJANGO_SETTINGS_MODULE="onewindow.settings",
-        # Every verification from wrk comes from 127.0.0.1: the per-IP limit is counted in
-        # Redis on every request, as in service, but never reached.
+    # Every verification from wrk comes from 127.0.0.1: the per-IP limit is counted in
+    # Redis on every request, as in service, but never reached.
+    scratch = common.scratch_install(
+        "bench-licenses",
+        args.postgres,
+        args.redis,
         ONEWINDOW_VERIFY_RATE_PER_MINUTE=str(VERIFY_RATE),
     )
-    name = common.database_name(args.postgres)
-    with psycopg.connect(common.admin_url(args.postgres), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-        pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]
-    redis.Redis.from_url(args.redis).flushdb()
-    common.log(f"== scratch installation in {home}, database {name}")
-    common.run(env, "migrate", "--verbosity", "0")
-    common.run(env, "demo")
-    os.environ.update(env)  # the spawned issuing processes inherit it
+    home, env, name = scratch.home, scratch.env, scratch.name
+    pg_version, shared_buffers = scratch.pg_version, scratch.shared_buffers
 
     workers = os.cpu_count() or 1
     processes = args.processes or workers

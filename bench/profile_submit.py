@@ -17,7 +17,6 @@ import cProfile
 import os
 import pstats
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -44,26 +43,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--dump", help="write the cProfile stats to this file (for pstats)")
     args = parser.parse_args()
-    import psycopg
-    import redis
 
-    home = Path(tempfile.mkdtemp(prefix="onewindow-profile-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEWINDOW_")}
-    env.update(
-        ONEWINDOW_HOME=str(home),
-        ONEWINDOW_LOG_LEVEL="WARNING",
-        ONEWINDOW_DATABASE_URL=args.postgres,
-        ONEWINDOW_REDIS_URL=args.redis,
-        DJANGO_SETTINGS_MODULE="onewindow.settings",
-    )
-    name = bench.database_name(args.postgres)
-    with psycopg.connect(bench.admin_url(args.postgres), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url(args.redis).flushdb()
-    bench.run(env, "migrate", "--verbosity", "0")
-    bench.run(env, "demo")
-    os.environ.update(env)
+    bench.scratch_install("profile", args.postgres, args.redis)
     import django
 
     django.setup()
