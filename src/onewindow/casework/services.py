@@ -645,7 +645,7 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
             variables=cleaned,
             today=day,
         )
-        used = {key: row.identifier for key, row in sources.items() if row is not None}
+        used = _licenses_used(sources)
         extra: dict[str, Any] = {"licenses": used} if used else {}
         _timeline(locked, "submitted", counter=locked.channel == Channel.COUNTER, **extra)
         _seal(locked, "submitted", files, used)
@@ -684,6 +684,11 @@ def sealed_bytes(
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
+
+
+def _licenses_used(sources: LicenseSources) -> dict[str, str]:
+    """Material key -> identifier of the e-license that provided it."""
+    return {key: row.identifier for key, row in sources.items() if row is not None}
 
 
 def _seal(
@@ -996,8 +1001,7 @@ def _supplement_return(*, subject: Subject, application: Application) -> Applica
         locked.save()
         workflow.instance_resume(instance=instance, today=day)
         _timeline(locked, "supplement_returned")
-        used = {key: row.identifier for key, row in sources.items() if row is not None}
-        _seal(locked, "supplement_returned", files, used)
+        _seal(locked, "supplement_returned", files, _licenses_used(sources))
         _notify(
             "application.supplement_returned",
             locked,

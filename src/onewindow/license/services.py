@@ -556,8 +556,8 @@ def license_verify_pdf(
     row, problem = _find(identifier)
     if row is None:
         return _log(VerifyResult(identifier, False, problem), Channel.PDF, ip, request_id)
-    trusted = [key.pdf_certificate.encode() for key in _issuer_keys(row)]
-    check = pdf.check(document, trust_cert_pems=trusted)
+    # The key that signed this license (kept after a rotation) is the only trusted one.
+    check = pdf.check(document, trust_cert_pems=[row.signing_key.pdf_certificate.encode()])
     status = effective_status(row)
     signed = signature_ok(row)
     if not check.ok:
@@ -572,11 +572,6 @@ def license_verify_pdf(
         reason = ""
     result = VerifyResult(identifier, not reason, reason, row, status, signed)
     return _log(result, Channel.PDF, ip, request_id)
-
-
-def _issuer_keys(row: License) -> list[SigningKey]:
-    """The key that signed this license (kept after rotation)."""
-    return [row.signing_key]
 
 
 def reason_text(reason: str) -> str:
