@@ -330,7 +330,9 @@ def test_expired_grant_is_refused(demo_city):
         wangwu.post(f"{path}/act", {"service_code": "enterprise_change"}), 403, "PERMISSION_DENIED"
     )
     me = _json(wangwu.get("/api/v1/me"))
-    assert me["enterprises"] == []
+    # Only the enterprise he represents himself is left (the data hub's problem enterprise).
+    assert [e["relation"] for e in me["enterprises"]] == ["legal_representative"]
+    assert _uscc() not in [e["uscc"] for e in me["enterprises"]]
     listing = _json(Api("lisi").get(f"{path}/agents"))
     assert [(g["agent"], g["active"]) for g in listing] == [("wangwu", False)]
 

@@ -10,12 +10,13 @@ from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from onewindow.casework import selectors, services
+from onewindow.casework import bundles, selectors, services
 from onewindow.casework.models import Application, MaterialFile, TimelineEvent
+from onewindow.casework.models import Status as CaseStatus
 from onewindow.identity.access import CITIZEN, STAFF, Subject, api_access
 from onewindow.identity.models import CASEWORK_ROLES
 from onewindow.kit.errors import ApiError, FieldError
-from onewindow.org.selectors import department_label
+from onewindow.org.selectors import department_id_for, department_label
 from onewindow.workflow import selectors as work
 from onewindow.workflow.models import WorkItem, WorkItemStatus
 
@@ -70,9 +71,41 @@ class SupplementOut(Schema):
     items: list[dict[str, str]]
 
 
+class PartOut(Schema):
+    """One part (子件) of a bundle application (一件事), or a member not started yet."""
+
+    service_code: str
+    service_name: str
+    department: str
+    department_name: str
+    number: str | None
+    state: str  # the part's status, or waiting / not_started
+    state_label: str
+    waiting_for: list[str]
+    due_date: dt.date | None
+    outcome_reason: str
+    current_steps: list[StepOut]
+
+
+class BlockingOut(Schema):
+    key: str
+    dataset: str
+    department_name: str
+    message: str
+    advice: str
+
+
+class PrecheckOut(Schema):
+    service_code: str
+    passed: bool
+    blocking: list[BlockingOut]
+
+
 class ApplicationSummary(Schema):
     id: str
     number: str | None
+    is_bundle: bool
+    part_of: str | None
     service_code: str
     service_name: str
     department_name: str
@@ -101,6 +134,7 @@ class ApplicationOut(ApplicationSummary):
     timeline: list[TimelineOut]
     prefilled: list[str]
     registry_checks: list[dict[str, str]]
+    parts: list[PartOut]
 
 
 class ApplicationIn(Schema):
@@ -123,6 +157,8 @@ def _summary(application: Application) -> dict[str, Any]:
     return {
         "id": application.public_id,
         "number": application.number,
+        "is_bundle": application.service_item.is_bundle,
+        "part_of": selectors.bundle_number(application),
         "service_code": application.service_item.key,
         "service_name": application.service_name,
         "department_name": application.department.name,
@@ -172,6 +208,21 @@ def application_out(application: Application, *, staff: bool) -> ApplicationOut:
         if any(e.kind == "supplement_requested" for e in events)
         else None
     )
+    bundle = application.service_item.is_bundle
+    if bundle and application.status == CaseStatus.SUPPLEMENT:
+        supplement_out: SupplementOut | None = SupplementOut(
+            requested_at=application.updated_at,
+            returned_at=None,
+            items=bundles.supplement_items(application),
+        )
+    elif supplement:
+        supplement_out = SupplementOut(
+            requested_at=supplement.requested_at,
+            returned_at=supplement.returned_at,
+            items=supplement.items,
+        )
+    else:
+        supplement_out = None
     return ApplicationOut(
         **_summary(application),
         version=application.version,
@@ -189,17 +240,39 @@ def application_out(application: Application, *, staff: bool) -> ApplicationOut:
             _step_out(i, today) for i in selectors.current_steps(application=application)
         ],
         materials=[_material_out(m) for m in selectors.materials(application=application)],
-        supplement=SupplementOut(
-            requested_at=supplement.requested_at,
-            returned_at=supplement.returned_at,
-            items=supplement.items,
-        )
-        if supplement
-        else None,
+        supplement=supplement_out,
         timeline=[_timeline_out(e) for e in events],
         prefilled=application.prefilled,
         # The cross-check is for the reviewer: an applicant does not see it.
         registry_checks=application.registry_checks if staff else [],
+        parts=[_part_out(p, today) for p in bundles.states(application)] if bundle else [],
+    )
+
+
+def _part_out(state: bundles.PartState, today: dt.date) -> PartOut:
+    member, part = state.member, state.part
+    code, name = department_label(
+        part.department_id if part else department_id_for(member["department"]) or 0
+    )
+    label = (
+        str(part.get_status_display())
+        if part is not None
+        else str(bundles.WAITING_LABELS[state.state])
+    )
+    return PartOut(
+        service_code=member["item"],
+        service_name=member["name"],
+        department=code,
+        department_name=name,
+        number=part.number if part else None,
+        state=state.state,
+        state_label=label,
+        waiting_for=state.waiting_for,
+        due_date=part.due_date if part else None,
+        outcome_reason=part.outcome_reason if part else "",
+        current_steps=[_step_out(i, today) for i in selectors.current_steps(application=part)]
+        if part is not None
+        else [],
     )
 
 
@@ -342,6 +415,30 @@ def application_submit(request: HttpRequest, public_id: str) -> ApplicationOut:
     subject, application = _mine(request, public_id, "handling", related=False)
     application = services.application_submit(subject=subject, application=application)
     return application_out(application, staff=subject.kind == STAFF)
+
+
+@router.get(
+    "/services/{service_code}/precheck",
+    response=PrecheckOut,
+    auth=api_access(CITIZEN),
+    summary="Pre-check (预审) of a bundle for me or my enterprise: every blocking matter at once",
+)
+def service_precheck(request: HttpRequest, service_code: str) -> PrecheckOut:
+    blocking = bundles.service_precheck(subject=_subject(request), service_code=service_code)
+    return PrecheckOut(
+        service_code=service_code,
+        passed=not blocking,
+        blocking=[
+            BlockingOut(
+                key=b.key,
+                dataset=b.dataset,
+                department_name=b.department_name,
+                message=b.message,
+                advice=b.advice,
+            )
+            for b in blocking
+        ],
+    )
 
 
 # --- tasks (the workbench) ---------------------------------------------------------------------

@@ -61,3 +61,21 @@ CITIZEN_NOT_REGISTERED = register(
     422,
     _("No citizen with this ID number is registered. Register them (real-name) first."),
 )
+BUNDLE_PRECHECK_FAILED = register(
+    "BUNDLE_PRECHECK_FAILED",
+    422,
+    _(
+        "The pre-check (预审) found matters to settle before this can be submitted. Every one "
+        "is listed in the details."
+    ),
+)
+BUNDLE_OUT_OF_DATE = register(
+    "BUNDLE_OUT_OF_DATE",
+    409,
+    _("The parts of this bundle changed since it was set up. Please start a new application."),
+)
+BUNDLE_PART_NOT_EDITABLE = register(
+    "BUNDLE_PART_NOT_EDITABLE",
+    409,
+    _("This is a part of a bundle (一件事): change and submit the bundle application instead."),
+)

@@ -24,6 +24,9 @@ class Status(models.TextChoices):
     APPROVED = "approved", _("approved (准予)")
     REJECTED = "rejected", _("rejected (不予许可)")
     COMPLETED = "completed", _("completed (办结)")
+    # A part of a bundle (一件事) stopped because another part was refused and the bundle
+    # returns as a whole (整件退回).
+    TERMINATED = "terminated", _("stopped with the bundle (整件退回，终止办理)")
 
 
 OPEN_STATUSES = (Status.SUBMITTED, Status.SUPPLEMENT, Status.IN_REVIEW, Status.SUSPENDED)
@@ -77,6 +80,16 @@ class Application(models.Model):
         verbose_name=_("filed by (window clerk, 帮办代办)"),
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.ONLINE)
+    # A part (子件) of a bundle application (一件事): the parent holds the merged form and the
+    # one number the applicant follows; each part is one member item in its department.
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="parts",
+        verbose_name=_("bundle application (一件事)"),
+    )
     form_data = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1)

@@ -28,9 +28,17 @@ def applications_mine(*, subject: Subject, status: str | None = None) -> QuerySe
         rows = Application.objects.filter(enterprise=subject.acting_for)
     else:
         rows = Application.objects.filter(applicant=subject.user, enterprise__isnull=True)
+    rows = rows.filter(parent__isnull=True)  # a bundle's parts are shown within it
     if status:
         rows = rows.filter(status=status)
     return rows.select_related("department")
+
+
+def bundle_number(application: Application) -> str | None:
+    """The number of the bundle (一件事) this application is a part of, else None."""
+    if application.parent_id is None or not application.number:
+        return None
+    return application.number.rsplit("-", 1)[0]
 
 
 def _lookup(public_id: str) -> Q:
@@ -164,6 +172,7 @@ class ApprovedForIssue:
     applicant: User
     enterprise: Enterprise | None
     answers: dict[str, Any]
+    part_of: str = ""  # the bundle (一件事) this is a part of
 
 
 def approved_for_issue(*, number: str) -> ApprovedForIssue | None:
@@ -182,6 +191,7 @@ def approved_for_issue(*, number: str) -> ApprovedForIssue | None:
         applicant=row.applicant,
         enterprise=row.enterprise,
         answers=dict(row.form_data or {}),
+        part_of=row.number.rsplit("-", 1)[0] if row.parent_id and row.number else "",
     )
 
 

@@ -57,7 +57,7 @@ from onewindow.events.services import emit, emit_many
 from onewindow.identity.access import CITIZEN, STAFF, Subject
 from onewindow.identity.backends import user_for_identifier
 from onewindow.identity.errors import AGENT_OUT_OF_SCOPE
-from onewindow.identity.models import User
+from onewindow.identity.models import Enterprise, User
 from onewindow.identity.selectors import agent_may_act
 from onewindow.kit import filetypes
 from onewindow.kit.crypto import sm3_hex
@@ -143,9 +143,14 @@ def _event(
     recipients: list[int] | None = None,
     **params: Any,
 ) -> tuple[str, dict[str, Any], str]:
-    """An outbox event about the application, for its applicant (or the given people)."""
+    """An outbox event about the application, for its applicant (or the given people). The
+    parts of a bundle (一件事) do not tell the applicant themselves: the bundle does, once."""
+    if recipients is None:
+        recipients = [] if application.parent_id else [application.applicant_id]
+    if application.parent_id:
+        params["part_of"] = application.number.rsplit("-", 1)[0] if application.number else ""
     payload = {
-        "recipients": recipients if recipients is not None else [application.applicant_id],
+        "recipients": recipients,
         "number": application.public_id,
         "service_name": application.service_name,
         "status": application.status,
@@ -281,6 +286,18 @@ def _published(service_code: str) -> tuple[ServiceItem, ServiceVersion]:
     return item, version
 
 
+def may_apply(item: ServiceItem, applicant: User, enterprise: Enterprise | None) -> None:
+    """Refuse a service that is not for this kind of applicant, or an agent acting for an
+    enterprise outside the services it was granted."""
+    if enterprise is not None:
+        if not item.serves_organisations:
+            raise ApiError(errors.SERVICE_AUDIENCE)
+        if not agent_may_act(user=applicant, enterprise=enterprise, service_code=item.key):
+            raise ApiError(AGENT_OUT_OF_SCOPE)
+    elif not item.serves_individuals:
+        raise ApiError(errors.SERVICE_AUDIENCE)
+
+
 def application_create(
     *,
     subject: Subject,
@@ -314,13 +331,7 @@ def application_create(
         enterprise = subject.acting_for
     else:
         raise ApiError(PERMISSION_DENIED)
-    if enterprise is not None:
-        if not item.serves_organisations:
-            raise ApiError(errors.SERVICE_AUDIENCE)
-        if not agent_may_act(user=applicant, enterprise=enterprise, service_code=item.key):
-            raise ApiError(AGENT_OUT_OF_SCOPE)
-    elif not item.serves_individuals:
-        raise ApiError(errors.SERVICE_AUDIENCE)
+    may_apply(item, applicant, enterprise)
     with transaction.atomic():
         application = Application(
             service_item=item,
@@ -351,6 +362,8 @@ def application_create(
 def _editable(application: Application) -> None:
     if application.status not in (Status.DRAFT, Status.SUPPLEMENT):
         raise ApiError(errors.APPLICATION_NOT_EDITABLE)
+    if application.parent_id is not None:  # a part of a bundle: corrected on the bundle
+        raise ApiError(errors.BUNDLE_PART_NOT_EDITABLE)
 
 
 def application_update(
@@ -616,9 +629,17 @@ def _locked_application(pk: int) -> Application:
 
 def application_submit(*, subject: Subject, application: Application) -> Application:
     """Submit a draft (numbered, work starts), or return a correction (补正) all at once."""
+    from onewindow.casework import bundles
+
+    if application.parent_id is not None:
+        raise ApiError(errors.BUNDLE_PART_NOT_EDITABLE)
     if application.status == Status.SUPPLEMENT:
+        if application.service_item.is_bundle:
+            return bundles.supplement_return(subject=subject, application=application)
         return _supplement_return(subject=subject, application=application)
     day = today()
+    if application.service_item.is_bundle and application.status == Status.DRAFT:
+        bundles.precheck_or_raise(subject, application)
     with transaction.atomic():
         locked = _locked_application(application.pk)
         if locked.status != Status.DRAFT:
@@ -628,6 +649,8 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
         cleaned, problems = application_problems(locked, sources, files)
         if problems:
             raise ApiError(errors.APPLICATION_INCOMPLETE, details=problems)
+        if locked.service_item.is_bundle:
+            return bundles.submit(subject, locked, cleaned, sources, files, day)
         definition = _process_for(locked)
         locked.number = _next_number(locked.service_item, day)
         locked.form_data = cleaned
@@ -820,9 +843,15 @@ def task_act(
         elif action == "extend":
             created = _extension_request(subject, instance, item, application, opinion, day)
         else:
-            created = _engine_action(subject, instance, item, application, action, opinion, day)
+            created = _engine_action(
+                subject.user, instance, item, application, action, opinion, day
+            )
         application.version += 1
         application.save()
+        if application.parent_id is not None:
+            from onewindow.casework import bundles
+
+            created = [*created, *bundles.part_changed(application, day, action)]
         audit_record(
             actor=_actor(subject),
             action=f"casework.task.{action}",
@@ -850,7 +879,7 @@ def _need_opinion(opinion: str) -> None:
 
 
 def _engine_action(
-    subject: Subject,
+    user: User | None,
     instance: ProcessInstance,
     item: WorkItem,
     application: Application,
@@ -863,7 +892,7 @@ def _engine_action(
         item=item,
         action=action,
         opinion=opinion,
-        user=subject.user,
+        user=user,
         variables=application.form_data,
         today=day,
         cap=application.due_date,

@@ -8,6 +8,7 @@ app_name = "casework"
 
 urlpatterns = [
     path("services/<str:key>/apply/", views.apply, name="apply"),
+    path("services/<str:key>/precheck/", views.precheck, name="precheck"),
     path("applications/", views.application_list, name="list"),
     path("applications/<str:public_id>/", views.application_detail, name="detail"),
     path("applications/<str:public_id>/edit/", views.application_edit, name="edit"),

@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from onewindow.casework import bundles, forms, selectors, services
 from onewindow.casework import errors as casework_errors
-from onewindow.casework import forms, selectors, services
 from onewindow.casework.models import (
     PAUSED_STATUSES,
     Application,
@@ -43,6 +43,7 @@ from onewindow.catalog import selectors as catalog_selectors
 from onewindow.identity.access import CITIZEN, STAFF, Subject, page_access
 from onewindow.identity.models import CASEWORK_ROLES
 from onewindow.kit.errors import ApiError
+from onewindow.org.selectors import department_id_for, department_label
 from onewindow.workflow import selectors as work
 from onewindow.workflow.errors import TASK_VERSION_CONFLICT
 from onewindow.workflow.models import Light, WorkItem, WorkItemKind, WorkItemStatus
@@ -122,8 +123,57 @@ def apply(request: HttpRequest, key: str) -> HttpResponse:
             "materials": version.materials.all(),
             "acting_for": subject.acting_for,
             "errors": errors,
+            "members": catalog_selectors.bundle_members(version) if item.is_bundle else [],
+            "has_prechecks": item.is_bundle and catalog_selectors.bundle_has_prechecks(version),
         },
         status=422 if errors else 200,
+    )
+
+
+@page_access(CITIZEN)
+@require_GET
+def precheck(request: HttpRequest, key: str) -> HttpResponse:
+    """预审 of a bundle for the person (or the enterprise they act for): every matter that stops
+    the application, all at once, or that nothing does. Each record read is logged for them."""
+    item = catalog_selectors.service_get(key_or_code=key)
+    version = catalog_selectors.published_version_full(item) if item else None
+    if item is None or version is None or not item.is_bundle:
+        raise Http404
+    subject = _subject(request)
+    enterprise = subject.acting_for
+    cannot = ""  # why the check cannot run for this person
+    blocking: list[bundles.Blocking] | None = None
+    if catalog_selectors.bundle_has_prechecks(version):
+        try:
+            # Refuses the wrong kind of applicant and an agent outside its grant: the check
+            # reads the enterprise's records, so only those who may apply may run it.
+            blocking = bundles.service_precheck(subject=subject, service_code=item.key)
+        except ApiError as error:
+            if error.error is casework_errors.SERVICE_AUDIENCE and enterprise is not None:
+                cannot = _(
+                    "This service is for individuals: act for yourself to run the pre-check."
+                )
+            elif error.error is casework_errors.SERVICE_AUDIENCE:
+                cannot = _(
+                    "This service is for enterprises: choose the enterprise you act for, then "
+                    "run the pre-check."
+                )
+            else:
+                cannot = str(error.message or error.error.message)
+    return render(
+        request,
+        "casework/precheck.html",
+        {
+            "item": item,
+            "version": version,
+            "acting_for": enterprise,
+            "cannot": cannot,
+            "has_prechecks": catalog_selectors.bundle_has_prechecks(version),
+            "blocking": blocking,
+            "needs_enterprise": enterprise is None and not item.serves_individuals,
+            "needs_self": enterprise is not None and not item.serves_organisations,
+            "checked_on": services.today(),
+        },
     )
 
 
@@ -176,6 +226,7 @@ def application_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     staff = _subject(request).kind == STAFF
     today = services.today()
     supplement = application.supplements.first()
+    bundle = application.service_item.is_bundle
     return render(
         request,
         "casework/application_detail.html",
@@ -187,13 +238,82 @@ def application_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "materials": selectors.materials(application=application),
             "results": selectors.result_licenses(application=application),
             "supplement": supplement,
-            "supplement_rows": forms.supplement_rows(application)
-            if application.status == Status.SUPPLEMENT
-            else [],
-            "editable": application.status in EDITABLE,
+            "supplement_rows": _supplement_rows(application),
+            "editable": application.status in EDITABLE and application.parent_id is None,
             "paused": application.status in PAUSED_STATUSES,
+            "bundle": bundle,
+            "parts": _part_rows(application) if bundle and application.number else [],
+            "members": catalog_selectors.bundle_members(application.service_version)
+            if bundle and not application.number
+            else [],
+            "part_of": selectors.bundle_number(application),
         },
     )
+
+
+def _part_rows(parent: Application) -> list[dict[str, Any]]:
+    """The task list (任务清单) of a bundle: each member with its part once started."""
+    rows = []
+    for position, state in enumerate(bundles.states(parent), start=1):
+        part, member = state.part, state.member
+        if part is not None:
+            department = part.department.name
+            label = str(part.get_status_display())
+        else:
+            department = department_label(department_id_for(str(member["department"])) or 0)[1]
+            label = str(bundles.WAITING_LABELS.get(state.state, state.state))
+        rows.append(
+            {
+                "position": position,
+                "name": member.get("name") or member["item"],
+                "department": department or member["department"],
+                "part": part,
+                "state": state.state,
+                "label": label,
+                "waiting_for": state.waiting_for,
+                "refused": part is not None and part.status in bundles.REFUSED,
+                "paused": part is not None and part.status in PAUSED_STATUSES,
+                "steps": [i.step_name for i in selectors.current_steps(application=part)]
+                if part is not None
+                else [],
+            }
+        )
+    return rows
+
+
+def _supplement_rows(application: Application) -> list[dict[str, str]]:
+    """What to correct: a bundle gathers every part's list on its own fields and materials
+    (asked once); a part's list is corrected in its bundle."""
+    if application.status != Status.SUPPLEMENT:
+        return []
+    if not application.service_item.is_bundle:
+        rows = forms.supplement_rows(application)
+        if application.parent_id is not None:
+            parent = reverse("casework:detail", args=[selectors.bundle_number(application)])
+            rows = [{**row, "href": parent} for row in rows]
+        return rows
+    edit = reverse("casework:edit", args=[application.public_id])
+    return [
+        {
+            **row,
+            "href": f"{edit}#"
+            + (forms.input_id(row["key"]) if row["kind"] == "field" else f"material-{row['key']}"),
+        }
+        for row in bundles.supplement_items(application)
+    ]
+
+
+def _in_bundle(request: HttpRequest, application: Application) -> HttpResponse | None:
+    """A part (子件) is never changed on its own: its bundle is (one form, one correction)."""
+    number = selectors.bundle_number(application)
+    if number is None:
+        return None
+    messages.info(
+        request,
+        _("This is a part of the bundle application %(number)s: make changes there.")
+        % {"number": number},
+    )
+    return HttpResponseRedirect(reverse("casework:detail", args=[number]))
 
 
 def _render_edit(
@@ -208,22 +328,24 @@ def _render_edit(
     schema = forms.schema_of(application)
     errors = errors if errors is not None else forms.PageErrors()
     regions = forms.regions()
-    rows = forms.supplement_rows(application) if application.status == Status.SUPPLEMENT else []
+    rows = _supplement_rows(application)
     to_correct = forms.corrections(rows)
+    views = forms.field_views(
+        schema,
+        answers,
+        problems=errors.fields,
+        saved=saved,
+        regions=regions,
+        corrections=to_correct,
+        prefilled=application.prefilled,
+    )
     return render(
         request,
         "casework/application_edit.html",
         {
             "application": application,
-            "fields": forms.field_views(
-                schema,
-                answers,
-                problems=errors.fields,
-                saved=saved,
-                regions=regions,
-                corrections=to_correct,
-                prefilled=application.prefilled,
-            ),
+            "fields": views,
+            "field_rows": _with_headings(schema, views),
             "has_conditions": any(f.show_if is not None for f in schema.fields),
             "regions": regions,
             "materials": forms.material_views(
@@ -236,6 +358,27 @@ def _render_edit(
     )
 
 
+def _with_headings(schema: Any, views: list[forms.FieldView]) -> list[tuple[str, forms.FieldView]]:
+    """The fields of a bundle's merged form together by ``group`` (the shared fields, then each
+    member item's; groups in the order they first appear), each with the heading to show
+    before it: its group when it differs from the previous shown field's, else "". A form
+    without groups keeps its order and has no headings."""
+    groups = {f.key: str(f.spec.get("group") or "") for f in schema.fields}
+    first: dict[str, int] = {}
+    for index, view in enumerate(views):
+        first.setdefault(groups.get(view.key, ""), index)
+    ordered = sorted(views, key=lambda v: first[groups.get(v.key, "")])  # stable
+    rows = []
+    previous = ""
+    for view in ordered:
+        group = groups.get(view.key, "")
+        heading = group if view.shown and group and group != previous else ""
+        if view.shown:
+            previous = group
+        rows.append((heading, view))
+    return rows
+
+
 def _not_editable(request: HttpRequest, application: Application) -> HttpResponse:
     messages.info(request, str(casework_errors.APPLICATION_NOT_EDITABLE.message))
     return HttpResponseRedirect(reverse("casework:detail", args=[application.public_id]))
@@ -245,6 +388,8 @@ def _not_editable(request: HttpRequest, application: Application) -> HttpRespons
 def application_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     """The form of a draft (or of an application being corrected), saved as a draft."""
     application = _application(request, public_id)
+    if (redirect := _in_bundle(request, application)) is not None:
+        return redirect
     if application.status not in EDITABLE:
         return _not_editable(request, application)
     schema = forms.schema_of(application)
@@ -294,6 +439,8 @@ def application_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def material_upload(request: HttpRequest, public_id: str) -> HttpResponse:
     application = _application(request, public_id)
+    if (redirect := _in_bundle(request, application)) is not None:
+        return redirect
     if application.status not in EDITABLE:
         return _not_editable(request, application)
     key = request.POST.get("material_key", "")[:64]
@@ -345,6 +492,8 @@ def material_upload(request: HttpRequest, public_id: str) -> HttpResponse:
 def application_check(request: HttpRequest, public_id: str) -> HttpResponse:
     """核对信息: every answer, every material and every problem, before submission."""
     application = _application(request, public_id)
+    if (redirect := _in_bundle(request, application)) is not None:
+        return redirect
     if application.status not in EDITABLE:
         return _not_editable(request, application)
     schema = forms.schema_of(application)
@@ -357,9 +506,7 @@ def application_check(request: HttpRequest, public_id: str) -> HttpResponse:
             "answers": forms.answer_rows(application, schema, change_links=True),
             "materials": forms.material_views(application, application.form_data),
             "problems": forms.problem_links(application, schema, problems),
-            "supplement_rows": forms.supplement_rows(application)
-            if application.status == Status.SUPPLEMENT
-            else [],
+            "supplement_rows": _supplement_rows(application),
         },
     )
 
@@ -368,12 +515,24 @@ def application_check(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def application_submit(request: HttpRequest, public_id: str) -> HttpResponse:
     application = _application(request, public_id)
+    if (redirect := _in_bundle(request, application)) is not None:
+        return redirect
     returning = application.status == Status.SUPPLEMENT
     try:
         application = services.application_submit(
             subject=_subject(request), application=application
         )
     except ApiError as error:
+        if error.error.code == casework_errors.BUNDLE_PRECHECK_FAILED.code:
+            messages.error(
+                request,
+                _(
+                    "Nothing was submitted: the pre-check (预审) found matters to settle first. "
+                    "Each is listed below; your draft is kept."
+                ),
+            )
+            key = application.service_item.key
+            return HttpResponseRedirect(reverse("casework:precheck", args=[key]))
         messages.error(request, str(error.message or error.error.message))
         if error.error.code == casework_errors.APPLICATION_INCOMPLETE.code:
             return HttpResponseRedirect(reverse("casework:check", args=[application.public_id]))
@@ -404,6 +563,12 @@ TIMELINE_TEXT = {
     "approved": gettext_lazy("Approved (准予)"),
     "rejected": gettext_lazy("Rejected (不予许可)"),
     "completed": gettext_lazy("Completed (办结)"),
+    "terminated": gettext_lazy("Stopped with the bundle (整件退回，终止办理)"),
+    "bundle_dispatched": gettext_lazy(
+        "Accepted at one window and sent to each department (一窗受理，分送各部门)"
+    ),
+    "bundle_part_started": gettext_lazy("A waiting part started"),
+    "bundle_returned": gettext_lazy("Returned as a whole (整件退回)"),
 }
 
 
@@ -422,6 +587,23 @@ def _timeline_rows(events: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
                 notes.append(_("due on %(date)s") % {"date": detail["due_date"]})
         if event.kind == "suspended" and detail.get("reason") in SuspensionReason.values:
             notes.append(str(SuspensionReason(detail["reason"]).label))
+        if event.kind == "submitted" and detail.get("part_of"):
+            notes.append(_("as a part of the bundle %(number)s") % {"number": detail["part_of"]})
+        if event.kind == "bundle_dispatched":
+            if detail.get("due_date"):
+                notes.append(_("due on %(date)s") % {"date": detail["due_date"]})
+            notes += [
+                f"{p.get('service_name', '')} {p.get('number', '')}".strip()
+                for p in detail.get("parts") or []
+                if isinstance(p, Mapping)
+            ]
+        if event.kind == "bundle_part_started":
+            notes.append(f"{detail.get('service_name', '')} {detail.get('number', '')}".strip())
+        if event.kind in ("completed", "bundle_returned"):
+            if detail.get("granted"):
+                notes.append(_("granted: %(names)s") % {"names": "、".join(detail["granted"])})
+            if detail.get("refused"):
+                notes.append(_("refused: %(names)s") % {"names": "、".join(detail["refused"])})
         rows.append(
             {
                 "event": event,
@@ -582,6 +764,7 @@ def _task_context(
         "errors": errors,
         "claimed_by_other": item.assignee_id not in (None, me),
         "lifecycle_text": LIFECYCLE_TEXT,
+        "part_of": selectors.bundle_number(application),
     }
 
 

@@ -26,6 +26,9 @@ class ServiceSummary(Schema):
     promised_limit_days: int
     visits_required: int
     online: bool
+    is_bundle: bool = Field(
+        description="a life-event bundle (一件事): one form, a part per department"
+    )
 
 
 class ServicePage(Schema):
@@ -55,6 +58,21 @@ class MaterialOut(Schema):
     sample: str
 
 
+class BundleMemberOut(Schema):
+    item: str
+    name: str
+    department: str
+    after: list[str]
+
+
+class BundleOut(Schema):
+    """一件事: the member items (one per department) and the pre-checks (预审) by key."""
+
+    on_rejection: str
+    members: list[BundleMemberOut]
+    prechecks: list[str]
+
+
 class ServiceDetail(ServiceSummary):
     version: int
     basic_code: str
@@ -74,6 +92,22 @@ class ServiceDetail(ServiceSummary):
     fees: list[FeeOut]
     materials: list[MaterialOut]
     form: dict[str, Any]
+    bundle: BundleOut | None
+
+
+def _bundle_out(version: ServiceVersion) -> BundleOut | None:
+    if not version.bundle:
+        return None
+    return BundleOut(
+        on_rejection=version.bundle["on_rejection"],
+        members=[
+            BundleMemberOut(
+                item=m["item"], name=m["name"], department=m["department"], after=m["after"]
+            )
+            for m in version.bundle["members"]
+        ],
+        prechecks=[r["key"] for r in version.bundle.get("prechecks") or []],
+    )
 
 
 def _summary(item: ServiceItem, version: ServiceVersion) -> dict[str, Any]:
@@ -88,6 +122,7 @@ def _summary(item: ServiceItem, version: ServiceVersion) -> dict[str, Any]:
         "promised_limit_days": version.promised_limit_days,
         "visits_required": version.visits_required,
         "online": version.online,
+        "is_bundle": item.is_bundle,
     }
 
 
@@ -148,4 +183,5 @@ def service(request: HttpRequest, code: str) -> ServiceDetail:
             MaterialOut.model_validate(m, from_attributes=True) for m in version.materials.all()
         ],
         form=version.form_schema,
+        bundle=_bundle_out(version),
     )

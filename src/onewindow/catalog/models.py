@@ -100,6 +100,9 @@ class ServiceItem(models.Model):
         LifeEvent, verbose_name=_("life events"), blank=True, related_name="items"
     )
     high_frequency = models.BooleanField(_("high-frequency service"), default=False)
+    # A bundle (一件事): one application whose parts go to the member items' departments.
+    # Its published version holds the merged form and materials and the member map.
+    is_bundle = models.BooleanField(_("life-event bundle (一件事)"), default=False)
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -164,6 +167,9 @@ class ServiceVersion(models.Model):
     )
     result_name = models.CharField(_("result (办理结果)"), max_length=100, blank=True)
     form_schema = models.JSONField(_("form schema"), default=dict)
+    # Bundles only: {"on_rejection", "members": [{"item", "version", "department", "after",
+    # "fields": {member field: merged field}, "materials": {...}}], "prechecks": [...]}.
+    bundle = models.JSONField(_("bundle (一件事) members"), default=dict, blank=True)
     content_hash = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -62,6 +62,7 @@ FIELD_ATTRIBUTES = {
     "multiple",
     "not_future",
     "placeholder",
+    "group",
 }
 MAX_FIELDS = 200
 RESERVED_WORDS = {"and", "or", "not", "in", "true", "false", "null", "none", "len", "empty"}

@@ -16,6 +16,7 @@ from onewindow.catalog.models import (
     SynonymGroup,
     VersionStatus,
 )
+from onewindow.org.selectors import department_id_for, department_label
 
 PAGE_SIZE = 20
 
@@ -148,3 +149,84 @@ def high_frequency_items(*, limit: int = 12) -> list[ServiceItem]:
 def life_events(*, audience: str | None = None) -> QuerySet[LifeEvent]:
     qs = LifeEvent.objects.all()
     return qs.filter(audience=audience) if audience else qs
+
+
+def bundles_published(*, life_event: str = "", audience: str = "") -> list[ServiceItem]:
+    """Published life-event bundles (一件事), popular first, each with ``published`` =
+    [its published version] and its life events; only those of ``life_event`` and for
+    ``audience`` when given."""
+    qs = published_items().filter(is_bundle=True).prefetch_related("life_events")
+    if life_event:
+        qs = qs.filter(life_events__code=life_event)
+    if audience == Audience.NATURAL_PERSON:
+        qs = qs.filter(serves_individuals=True)
+    elif audience == Audience.LEGAL_PERSON:
+        qs = qs.filter(serves_organisations=True)
+    return list(qs.distinct().order_by("-high_frequency", "key"))
+
+
+@dataclass(frozen=True)
+class BundleMember:
+    """One member item of a bundle as a page shows it: its position, the department that
+    handles it, and the members it waits for (their names, in the bundle's order)."""
+
+    position: int
+    item: str
+    name: str
+    department: str
+    department_name: str
+    after: list[str]
+
+
+def bundle_members(version: ServiceVersion) -> list[BundleMember]:
+    """The members of a bundle's version, in order (empty for an ordinary service)."""
+    members = list((version.bundle or {}).get("members") or [])
+    names = {str(m.get("item")): str(m.get("name") or m.get("item")) for m in members}
+    found = []
+    for position, member in enumerate(members, start=1):
+        code = str(member.get("department") or "")
+        _code, department_name = department_label(department_id_for(code) or 0)
+        found.append(
+            BundleMember(
+                position=position,
+                item=str(member.get("item") or ""),
+                name=names.get(str(member.get("item")), ""),
+                department=code,
+                department_name=department_name or code,
+                after=[names.get(str(k), str(k)) for k in member.get("after") or []],
+            )
+        )
+    return found
+
+
+def bundle_has_prechecks(version: ServiceVersion) -> bool:
+    return bool((version.bundle or {}).get("prechecks"))
+
+
+@dataclass(frozen=True)
+class BundleCard:
+    """A bundle as its card on a life-event page shows it."""
+
+    item: ServiceItem
+    version: ServiceVersion
+    members: list[BundleMember]
+    has_prechecks: bool
+    life_events: list[LifeEvent]
+
+
+def bundle_cards(*, life_event: str = "", audience: str = "") -> list[BundleCard]:
+    """The cards of the published bundles (of one life event, for one audience, when given),
+    popular first."""
+    cards = []
+    for item in bundles_published(life_event=life_event, audience=audience):
+        version = item.published[0]  # type: ignore[attr-defined]
+        cards.append(
+            BundleCard(
+                item=item,
+                version=version,
+                members=bundle_members(version),
+                has_prechecks=bundle_has_prechecks(version),
+                life_events=list(item.life_events.all()),
+            )
+        )
+    return cards

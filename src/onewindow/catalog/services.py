@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onewindow.audit.services import SYSTEM_ACTOR, audit_record
-from onewindow.catalog import search
+from onewindow.catalog import bundles, search
 from onewindow.catalog.models import (
     Audience,
     Fee,
@@ -130,6 +130,8 @@ def version_content(version: ServiceVersion) -> dict[str, Any]:
         {name: getattr(m, name) for name in MATERIAL_FIELDS} for m in version.materials.all()
     ]
     content["form"] = version.form_schema
+    if version.bundle:
+        content["bundle"] = version.bundle
     return content
 
 
@@ -148,6 +150,7 @@ def version_create(*, item: ServiceItem, content: Mapping[str, Any]) -> ServiceV
         status=VersionStatus.DRAFT,
         **{name: content.get(name, "") for name in VERSION_FIELDS},
         form_schema=content.get("form") or {"fields": []},
+        bundle=content.get("bundle") or {},
         content_hash=content_hash(_normal_content(content)),
     )
     version.full_clean(exclude=["content_hash"])
@@ -515,6 +518,8 @@ def _normal_content(spec: Mapping[str, Any]) -> dict[str, Any]:
         for m in spec.get("materials") or []
     ]
     content["form"] = spec.get("form") or {"fields": []}
+    if spec.get("bundle"):
+        content["bundle"] = spec["bundle"]
     return content
 
 
@@ -532,7 +537,7 @@ def catalog_validate(data: Any, *, progress: Progress = _no_progress) -> ImportR
             ImportProblem("-", "format", _("Not a catalog file (format: %(f)s).") % {"f": FORMAT})
         )
         return report
-    for name in sorted(set(data) - {"format", "life_events", "synonyms", "items"}):
+    for name in sorted(set(data) - {"format", "life_events", "synonyms", "items", "bundles"}):
         report.problems.append(ImportProblem("-", name, _("Unknown attribute.")))
     events = data.get("life_events") or []
     event_codes = {str(e.get("code")) for e in events if isinstance(e, Mapping)}
@@ -603,7 +608,165 @@ def catalog_validate(data: Any, *, progress: Progress = _no_progress) -> ImportR
                     _("Already used by the item %(key)s.") % {"key": taken[code]},
                 )
             )
+    report.problems += _check_bundles(data.get("bundles"), items, keys, usccs, event_codes)
     return report
+
+
+def _bundle_code(spec: Mapping[str, Any], usccs: Mapping[str, str]) -> str:
+    department = str(spec.get("department") or bundles.DEFAULT_DEPARTMENT)
+    return str(
+        spec.get("implementation_code")
+        or f"{usccs.get(department, '')}{spec.get('basic_code', '')}001"
+    )
+
+
+def _member_from_file(spec: Mapping[str, Any]) -> bundles.Member:
+    return bundles.Member(
+        key=str(spec["key"]),
+        name=str(spec.get("name", "")),
+        department=str(spec.get("department", "")),
+        audience=tuple(spec.get("audience") or ()),
+        version=0,
+        content=_normal_content(spec),
+    )
+
+
+def _member_from_catalog(item: ServiceItem) -> bundles.Member | None:
+    version = item.published_version()
+    if version is None or item.is_bundle:
+        return None
+    return bundles.Member(
+        key=item.key,
+        name=item.name,
+        department=item.department.code,
+        audience=tuple(item.audiences()),
+        version=version.number,
+        content=version_content(version),
+    )
+
+
+def _check_bundles(
+    raw: Any,
+    items: list[Any],
+    item_keys: Mapping[str, int],
+    usccs: Mapping[str, str],
+    event_codes: set[str],
+) -> list[ImportProblem]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return [ImportProblem("-", "bundles", _("Bundles are a list."))]
+    problems: list[ImportProblem] = []
+    in_file = {str(s.get("key")): s for s in items if isinstance(s, Mapping)}
+    seen: set[str] = set()
+    for index, spec in enumerate(raw):
+        label = str(
+            spec.get("key")
+            if isinstance(spec, Mapping) and spec.get("key")
+            else f"bundle #{index + 1}"
+        )
+        structure = bundles.check_spec(spec, set(usccs), event_codes)
+        problems += [ImportProblem(label, path, reason) for path, reason in structure]
+        if not isinstance(spec, Mapping) or any(p[0] in ("", "members") for p in structure):
+            continue
+        key = str(spec.get("key"))
+        if key in item_keys or key in seen:
+            problems.append(ImportProblem(label, "key", _("Also used by an item or bundle.")))
+        seen.add(key)
+        taken = (
+            ServiceItem.objects.filter(implementation_code=_bundle_code(spec, usccs))
+            .exclude(key=key)
+            .first()
+        )
+        if taken is not None:
+            problems.append(
+                ImportProblem(
+                    label,
+                    "implementation_code",
+                    _("Already used by the item %(key)s.") % {"key": taken.key},
+                )
+            )
+        members: list[bundles.Member] = []
+        for entry in bundles.member_specs(spec):
+            member_key = str(entry["item"])
+            member = None
+            if member_key in in_file:
+                member = _member_from_file(in_file[member_key])
+            else:
+                row = (
+                    ServiceItem.objects.filter(key=member_key, is_active=True)
+                    .select_related("department")
+                    .first()
+                )
+                member = _member_from_catalog(row) if row is not None else None
+            if member is None:
+                problems.append(
+                    ImportProblem(
+                        label, f"members.{member_key}", _("No published item has this key.")
+                    )
+                )
+            else:
+                members.append(member)
+        if len(members) == len(bundles.member_specs(spec)):
+            merged = bundles.merge(spec, members)
+            problems += [ImportProblem(label, path, reason) for path, reason in merged.problems]
+    return problems
+
+
+def _import_bundle(
+    spec: Mapping[str, Any],
+    departments: Mapping[str, Any],
+    events: Mapping[str, LifeEvent],
+    actor: str,
+    report: ImportReport,
+) -> None:
+    department = departments[str(spec.get("department") or bundles.DEFAULT_DEPARTMENT)]
+    members = []
+    for entry in bundles.member_specs(spec):
+        row = ServiceItem.objects.select_related("department").get(key=entry["item"])
+        member = _member_from_catalog(row)
+        assert member is not None  # noqa: S101 - checked by catalog_validate
+        members.append(member)
+    content = bundles.merge(spec, members).content
+    item = ServiceItem.objects.filter(key=spec["key"]).first()
+    created = item is None
+    item = item or ServiceItem(key=spec["key"])
+    item.name = spec["name"]
+    item.basic_code = spec["basic_code"]
+    item.implementation_code = _bundle_code(spec, {department.code: department.uscc})
+    item.item_type = ItemType.PUBLIC_SERVICE
+    item.department = department
+    item.level = Level.CITY
+    item.serves_individuals = Audience.NATURAL_PERSON in spec["audience"]
+    item.serves_organisations = Audience.LEGAL_PERSON in spec["audience"]
+    item.high_frequency = bool(spec.get("high_frequency", False))
+    item.keywords = list(spec.get("keywords") or [])
+    item.is_bundle = True
+    item.is_active = True
+    item.save()
+    item.life_events.set([events[c] for c in spec.get("life_events") or []])
+    _publish_if_changed(item, content, created, actor, report)
+
+
+def _publish_if_changed(
+    item: ServiceItem,
+    content: Mapping[str, Any],
+    created: bool,
+    actor: str,
+    report: ImportReport,
+) -> None:
+    """A new version, published at once, unless the published one has the same content."""
+    current = item.published_version()
+    if current is not None and current.content_hash == content_hash(_normal_content(content)):
+        search_entry_refresh(item=item)  # the name or keywords may have changed
+        report.unchanged += 1
+        return
+    version = version_create(item=item, content=content)
+    version_publish(version=version, actor=actor)
+    if created:
+        report.created += 1
+    else:
+        report.updated += 1
 
 
 @transaction.atomic
@@ -655,18 +818,9 @@ def catalog_import(
         item.is_active = True
         item.save()
         item.life_events.set([events[c] for c in spec.get("life_events") or []])
-        content = _normal_content(spec)
-        current = item.published_version()
-        if current is not None and current.content_hash == content_hash(content):
-            search_entry_refresh(item=item)  # the name or keywords may have changed
-            report.unchanged += 1
-            continue
-        version = version_create(item=item, content=content)
-        version_publish(version=version, actor=actor)
-        if created:
-            report.created += 1
-        else:
-            report.updated += 1
+        _publish_if_changed(item, _normal_content(spec), created, actor, report)
+    for spec in data.get("bundles") or []:
+        _import_bundle(spec, departments, events, actor, report)
     audit_record(
         actor=actor,
         action="catalog.import",
@@ -684,7 +838,9 @@ def catalog_export() -> dict[str, Any]:
     """The whole published catalog as data (``catalog_export_yaml`` writes it)."""
     items = []
     for item in (
-        ServiceItem.objects.filter(is_active=True, versions__status=VersionStatus.PUBLISHED)
+        ServiceItem.objects.filter(
+            is_active=True, is_bundle=False, versions__status=VersionStatus.PUBLISHED
+        )
         .select_related("department")
         .prefetch_related("life_events")
         .order_by("key")
@@ -720,6 +876,12 @@ def catalog_export() -> dict[str, Any]:
         ],
         "synonyms": [list(g.terms) for g in SynonymGroup.objects.order_by("id")],
         "items": items,
+        "bundles": [
+            version.bundle["spec"]
+            for version in ServiceVersion.objects.filter(
+                item__is_bundle=True, item__is_active=True, status=VersionStatus.PUBLISHED
+            ).order_by("item__key")
+        ],
     }
 
 

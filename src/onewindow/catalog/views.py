@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -49,8 +51,20 @@ def service_list(request: HttpRequest) -> HttpResponse:
             "life_events": selectors.life_events(),
             "query_string": params.urlencode(),
             "chosen_event": selectors.life_events().filter(code=event).first() if event else None,
+            # A life event's bundles (一件事一次办) come first: one application for all of it.
+            "bundles": selectors.bundle_cards(life_event=event, audience=audience) if event else [],
         },
     )
+
+
+def _groups(fields: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The fields by ``group``, groups in the order they first appear (a bundle's merged form
+    is grouped as the shared fields and each member item's); ungrouped fields make one group
+    named ""."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for f in fields:
+        groups.setdefault(str(f.get("group") or ""), []).append(f)
+    return list(groups.items())
 
 
 @public_page
@@ -70,5 +84,8 @@ def service_guide(request: HttpRequest, key: str) -> HttpResponse:
             "materials": version.materials.all(),
             "fees": version.fees.all(),
             "fields": fields,
+            "field_groups": _groups(fields),
+            "members": selectors.bundle_members(version) if item.is_bundle else [],
+            "prechecks": (version.bundle or {}).get("prechecks") or [] if item.is_bundle else [],
         },
     )

@@ -119,6 +119,8 @@ def _log(
     purpose: str,
     case_number: str,
     values: dict[str, Any] | None,
+    *,
+    dataset_name: str = "",
 ) -> None:
     code, name = ("", "")
     if reader is not None and reader.kind == STAFF and reader.department_id is not None:
@@ -128,7 +130,7 @@ def _log(
         department_code=code,
         department_name=name,
         dataset_key=source,
-        dataset_name=str(Source(source).label)[:100],
+        dataset_name=(dataset_name or str(Source(source).label))[:100],
         subject_type=subject_type,
         subject_key=subject_key,
         fields=fields,
@@ -172,3 +174,71 @@ def masked_text(element: str, value: RegistryValue) -> str:
         region_name = value.text[: len(value.text) - len(value.detail)]
         return f"{region_name}……" if region_name else "……"
     return value.text
+
+
+@dataclass(frozen=True)
+class OwnRecord:
+    """One department dataset's record about the applicant (None: no record), with the
+    dataset's name and owner, for a pre-check (预审) to evaluate."""
+
+    dataset: str
+    dataset_name: str
+    owner: str
+    values: dict[str, Any] | None
+    as_of: dt.date | None
+
+
+def own_records(
+    *,
+    reader: Subject | None,
+    applicant: User,
+    enterprise: Enterprise | None,
+    datasets: list[str],
+    purpose: str,
+) -> dict[str, OwnRecord | None]:
+    """The applicant's own records (their enterprise's when acting for one) in the named
+    department datasets, each read logged for them to see. A dataset that does not exist or
+    is about the other kind of subject gives None (the caller says the check could not run)."""
+    from onewindow.datahub.models import Dataset, DatasetRecord
+
+    if enterprise is not None:
+        subject_type, subject_key = SubjectType.ENTERPRISE, enterprise.uscc
+    else:
+        subject_type, subject_key = SubjectType.PERSON, citizen_lookup_hash(user=applicant) or ""
+    rows = {
+        d.key: d
+        for d in Dataset.objects.filter(
+            key__in=datasets, is_active=True, subject_type=subject_type
+        ).select_related("owner")
+    }
+    records = {
+        r.dataset_id: r
+        for r in DatasetRecord.objects.filter(dataset__in=rows.values(), subject_key=subject_key)
+    }
+    found: dict[str, OwnRecord | None] = {}
+    for key in datasets:
+        dataset = rows.get(key)
+        if dataset is None or not subject_key:
+            found[key] = None
+            continue
+        record = records.get(dataset.pk)
+        values = dict(record.values) if record is not None else None
+        _log(
+            reader,
+            dataset.key,
+            subject_type,
+            subject_key,
+            sorted(values or {}),
+            purpose,
+            "",
+            values,
+            dataset_name=dataset.name,
+        )
+        found[key] = OwnRecord(
+            dataset=dataset.key,
+            dataset_name=dataset.name,
+            owner=dataset.owner.name,
+            values=values,
+            as_of=record.as_of if record is not None else None,
+        )
+    return found

@@ -249,7 +249,7 @@ def seed() -> dict[str, int]:
         "halls": 1,
         "windows": len(WINDOWS),
         "accounts": len(ACCOUNTS),
-        "enterprises": 1,
+        "enterprises": 2,
         "services": services_count,
         "processes": processes_count,
         "license types": license_types,
@@ -331,6 +331,15 @@ def _seed_people(departments: dict[str, Department], city: Region) -> None:
         uscc=ENTERPRISE_USCC,
         name=ENTERPRISE_NAME,
         legal_representative=people[ENTERPRISE_REPRESENTATIVE],
+    )
+    # 王五 represents the data hub's problem enterprise (tax arrears, unpaid social insurance,
+    # an open customs procedure): what 企业注销一件事's pre-check must list at once.
+    from onewindow.datahub import demo as hub_demo
+
+    identity_services.enterprise_register(
+        uscc=hub_demo.problem_enterprise_uscc(),
+        name=hub_demo.PROBLEM_ENTERPRISE_NAME,
+        legal_representative=people[AGENT_USERNAME],
     )
     agent = people[AGENT_USERNAME]
     if not enterprise.grants.filter(agent=agent, revoked_at__isnull=True).exists():

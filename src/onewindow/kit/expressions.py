@@ -674,3 +674,18 @@ def compile_expression(text: str) -> Expression:
     parser = _Parser(_tokenize(text))
     tree = parser.parse()
     return Expression(source=text, tree=tree, names=frozenset(parser.names))
+
+
+def rename_names(text: str, renames: Mapping[str, str]) -> str:
+    """``text`` with every name whose first segment is in ``renames`` renamed (strings, numbers
+    and keywords untouched): how a form condition follows its fields into a merged form."""
+    compile_expression(text)  # refuse what would not parse
+    out: list[str] = []
+    last = 0
+    for token in _tokenize(text):
+        if token.kind is _T.NAME and token.path and token.path[0] in renames:
+            out.append(text[last : token.position])
+            out.append(renames[token.path[0]])
+            last = token.position + len(token.path[0])
+    out.append(text[last:])
+    return "".join(out)

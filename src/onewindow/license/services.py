@@ -284,6 +284,8 @@ def license_issue_for_application(*, number: str) -> License | None:
             holder_code=holder_code,
             data=data,
             application_number=found.number,
+            # A part of a bundle (一件事): the bundle tells the holder once, with every result.
+            notify=not found.part_of,
             **owners,
         )
     except IntegrityError:  # issued by a concurrent delivery of the same event?

@@ -30,6 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "popular": catalog_selectors.high_frequency_items(limit=12),
             "personal_events": catalog_selectors.life_events(audience="natural_person"),
             "business_events": catalog_selectors.life_events(audience="legal_person"),
+            "bundles": catalog_selectors.bundle_cards(),
         },
     )
 

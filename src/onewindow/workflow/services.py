@@ -428,6 +428,23 @@ def item_note(*, item: WorkItem, **changes: Any) -> WorkItem:
     return item
 
 
+def instance_cancel(*, instance: ProcessInstance) -> int:
+    """End a locked instance early (its case was stopped): open and paused items cancelled.
+    Returns how many items were cancelled."""
+    now = timezone.now()
+    count = 0
+    for item in WorkItem.objects.filter(
+        instance=instance, status__in=[WorkItemStatus.OPEN, WorkItemStatus.PAUSED]
+    ):
+        _bump(item, status=WorkItemStatus.CANCELLED, completed_at=now)
+        count += 1
+    instance.status = InstanceStatus.FINISHED
+    instance.finished_at = now
+    instance.version += 1
+    instance.save(update_fields=["status", "finished_at", "version"])
+    return count
+
+
 def instance_pause(*, instance: ProcessInstance, today: dt.date) -> None:
     """Stop the clock on every open item of the instance, keeping the working days left."""
     instance.status = InstanceStatus.PAUSED
