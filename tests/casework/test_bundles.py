@@ -200,7 +200,7 @@ def test_enterprise_opening_creates_every_department_s_work_at_once_and_complete
     listing = client.get("/api/v1/applications").json()
     assert [a["number"] for a in listing["items"]] == [number]
 
-    # Four parts done, one still open: the bundle is not done.
+    # Four departments act, one has not yet: the bundle is not done.
     first = [i for i in items if i.department.code != "medical_insurance"]
     for item in first:
         act(city, item)
@@ -219,6 +219,7 @@ def test_enterprise_opening_creates_every_department_s_work_at_once_and_complete
 
 def test_return_all_stops_the_other_parts_and_the_applicant_sees_why(city):
     from onewindow import demo
+    from onewindow.notify.models import Notification
 
     client = city.client("lisi", enterprise=demo.ENTERPRISE_USCC)
     answers = answers_for("enterprise_opening_bundle", _enterprise(demo.ENTERPRISE_USCC))
@@ -235,8 +236,17 @@ def test_return_all_stops_the_other_parts_and_the_applicant_sees_why(city):
     assert states["business_license"] == "rejected"
     assert {states[k] for k in states if k != "business_license"} == {"terminated"}
     # The stopped parts' work is gone from every inbox; the refusal is still delivered.
-    assert [i.step for i in open_tasks(number)] == ["deliver"]
+    deliver = open_tasks(number)
+    assert [i.step for i in deliver] == ["deliver"]
     assert seen["timeline"][-1]["kind"] == "bundle_returned"
+    act(city, deliver[0])  # the window hands the refusal over: the bundle ends only once
+    after = detail(client, number)
+    assert [e["kind"] for e in after["timeline"]].count("bundle_returned") == 1
+    assert {p["state"] for p in after["parts"] if p["service_code"] == "business_license"} == {
+        "rejected"
+    }
+    messages = Notification.objects.filter(recipient__username="lisi", params__number=number)
+    assert messages.filter(kind="application.rejected").count() == 1
 
 
 def test_continue_lets_the_rest_finish_and_the_bundle_ends_partly_granted(city):
@@ -286,7 +296,9 @@ def test_a_refused_first_part_leaves_what_waits_for_it_unstarted(city):
     done = detail(client, number)
     assert done["status"] == "rejected"
     states = {p["service_code"]: p["state"] for p in done["parts"]}
-    assert states["birth_medical_certificate"] in ("rejected", "completed")
+    assert states["birth_medical_certificate"] == "rejected"  # completed, but refused
+    labels = {p["service_code"]: p["state_label"] for p in done["parts"]}
+    assert labels["birth_medical_certificate"] == str(Status.REJECTED.label)
     assert {states[k] for k in states if k != "birth_medical_certificate"} == {"not_started"}
     assert Application.objects.filter(parent__number=number).count() == 1
 
@@ -574,3 +586,173 @@ def test_the_catalog_api_describes_a_bundle(demo_catalog, client):
         "customs_open_procedures",
     ]
     assert client.get("/api/v1/services/food_business_license").json()["bundle"] is None
+
+
+def test_a_refused_first_part_under_return_all_leaves_the_next_unstarted(city):
+    from onewindow import demo
+    from onewindow.datahub import demo as hub_demo
+
+    hub_demo.seed(persons=20, enterprises=3)
+    client = city.client("lisi", enterprise=demo.ENTERPRISE_USCC)
+    answers = answers_for("enterprise_closing_bundle", _enterprise(demo.ENTERPRISE_USCC))
+    number = submit_bundle(client, "enterprise_closing_bundle", answers)["number"]
+    work_until_done(city, number, refuse="tax_deregistration")
+    done = detail(client, number)
+    assert done["status"] == "rejected"
+    states = {p["service_code"]: p["state"] for p in done["parts"]}
+    assert states == {"tax_deregistration": "rejected", "enterprise_deregistration": "not_started"}
+    assert "企业注销登记" in done["outcome_reason"]
+    assert Application.objects.filter(parent__number=number).count() == 1
+
+
+def test_a_waiting_part_starts_from_the_returned_answers_not_a_half_made_correction(city):
+    client = city.client("zhangsan")
+    answers = answers_for("after_death_bundle", _zhangsan())
+    bundle = submit_bundle(client, "after_death_bundle", answers)
+    number = bundle["number"]
+    hrss = next(i for i in open_tasks(number) if i.department.code == "hrss")
+    act(
+        city,
+        hrss,
+        "supplement",
+        opinion="请补正",
+        items=[{"key": "bank_account", "reason": "账号位数不对"}],
+    )
+    seen = detail(client, number)
+    assert seen["status"] == "supplement"
+    answers["bank_account"] = "6222000000000000001"
+    answers["deceased_name"] = ""  # half way through editing: not returned yet
+    response = client.put(
+        f"/api/v1/applications/{number}",
+        {"form_data": answers, "version": seen["version"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    health = next(i for i in open_tasks(number) if i.department.code == "health")
+    act(city, health)  # 死亡证明 approved (即办件): 户口注销 waits for the return
+    assert not Application.objects.filter(
+        parent__number=number, service_item__key="household_cancellation"
+    ).exists()
+    answers["deceased_name"] = bundle["form_data"]["deceased_name"]
+    response = client.put(
+        f"/api/v1/applications/{number}",
+        {"form_data": answers, "version": response.json()["version"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    response = client.post(f"/api/v1/applications/{number}/submit")
+    assert response.status_code == 200, response.content
+    police = Application.objects.get(
+        parent__number=number, service_item__key="household_cancellation"
+    )
+    assert police.form_data["deceased_name"] == bundle["form_data"]["deceased_name"]
+    assert [i.department.code for i in open_tasks(number) if i.case_number == police.number] == [
+        "public_security"
+    ]
+    # The corrected bank account also reached the other open parts that pay into it.
+    funeral = Application.objects.get(parent__number=number, service_item__key="funeral_subsidy")
+    assert funeral.form_data["bank_account"] == "6222000000000000001"
+    assert funeral.timeline.filter(kind="corrected_with_bundle").count() == 1
+    work_until_done(city, number)
+    assert detail(client, number)["status"] == "completed"
+
+
+def test_a_correction_may_change_only_what_was_asked(city):
+    from onewindow import demo
+
+    client = city.client("lisi", enterprise=demo.ENTERPRISE_USCC)
+    answers = answers_for(
+        "restaurant_opening_bundle",
+        _enterprise(demo.ENTERPRISE_USCC),
+        operator_type="catering",
+        business_items=["hot_food"],
+    )
+    number = submit_bundle(client, "restaurant_opening_bundle", answers)["number"]
+    housing = next(i for i in open_tasks(number) if i.department.code == "housing")
+    act(
+        city,
+        housing,
+        "supplement",
+        opinion="请补正",
+        items=[{"key": "sign_text", "reason": "招牌文字与名称不一致"}],
+    )
+    seen = detail(client, number)
+    answers["sign_text"] = "示范小馆"
+    answers["operator_name"] = "另一个名称"  # 食品经营许可 decides on this: not asked
+    client.put(
+        f"/api/v1/applications/{number}",
+        {"form_data": answers, "version": seen["version"]},
+        content_type="application/json",
+    )
+    response = client.post(f"/api/v1/applications/{number}/submit")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "BUNDLE_CORRECTION_OUTSIDE_REQUEST"
+    assert [d["field"] for d in body["details"]] == ["form_data.operator_name"]
+    answers["operator_name"] = seen["form_data"]["operator_name"]
+    client.put(
+        f"/api/v1/applications/{number}",
+        {"form_data": answers, "version": detail(client, number)["version"]},
+        content_type="application/json",
+    )
+    response = client.post(f"/api/v1/applications/{number}/submit")
+    assert response.status_code == 200, response.content
+    sign = Application.objects.get(parent__number=number, service_item__key="outdoor_signboard")
+    assert sign.form_data["sign_text"] == "示范小馆"
+
+
+def test_a_part_s_suspension_and_extension_reach_the_applicant(city):
+    from onewindow.notify.models import Notification
+
+    client = city.client("zhangsan")
+    answers = answers_for("after_death_bundle", _zhangsan())
+    number = submit_bundle(client, "after_death_bundle", answers)["number"]
+    before = detail(client, number)["due_date"]
+    civil = next(i for i in open_tasks(number) if i.department.code == "civil_affairs")
+    act(city, civil, "suspend", reason="appraisal", opinion="需核实困难情况")
+    seen = detail(client, number)
+    suspended = [e for e in seen["timeline"] if e["kind"] == "part_suspended"]
+    assert len(suspended) == 1
+    assert suspended[0]["opinion"] == "需核实困难情况"
+    messages = Notification.objects.filter(recipient__username="zhangsan", params__number=number)
+    assert messages.filter(kind="application.suspended").count() == 1
+    act(city, WorkItem.objects.get(pk=civil.pk), "resume")
+    assert messages.filter(kind="application.resumed").count() == 1
+
+    fund = next(i for i in open_tasks(number) if i.department.code == "housing_fund")
+    act(city, fund, "extend", opinion="需向异地调取缴存记录")
+    head = next(
+        i for i in open_tasks(number) if i.department.code == "housing_fund" and i.kind != "step"
+    )
+    act(city, head, "approve")
+    extended = detail(client, number)
+    assert [e["kind"] for e in extended["timeline"]].count("part_extended") == 1
+    assert extended["due_date"] > before  # the bundle is due when its last part is
+    assert messages.filter(kind="application.extended").count() == 1
+
+
+def test_no_demo_bundle_asks_the_same_question_twice(demo_catalog):
+    from onewindow.catalog.models import ServiceItem
+
+    for item in ServiceItem.objects.filter(is_bundle=True):
+        fields = item.published_version().form_schema["fields"]
+        asked = [
+            (f["label"], f["type"], tuple(sorted(o["value"] for o in f.get("options") or [])))
+            for f in fields
+        ]
+        assert len(asked) == len(set(asked)), item.key
+        elements = [f["dictionary_key"] for f in fields if f.get("dictionary_key")]
+        assert len(elements) == len(set(elements)), item.key
+
+
+def test_a_newborn_s_social_security_card_is_not_issued_to_the_parent(city):
+    from onewindow.license.models import License
+
+    client = city.client("zhangsan")
+    answers = answers_for("newborn_bundle", _zhangsan(), application_type="newborn")
+    number = submit_bundle(client, "newborn_bundle", answers)["number"]
+    work_until_done(city, number)
+    assert detail(client, number)["status"] == "completed"
+    assert not License.objects.filter(
+        license_type__key="social_security_card", holder_user__username="zhangsan"
+    ).exists()

@@ -254,11 +254,7 @@ def _part_out(state: bundles.PartState, today: dt.date) -> PartOut:
     code, name = department_label(
         part.department_id if part else department_id_for(member["department"]) or 0
     )
-    label = (
-        str(part.get_status_display())
-        if part is not None
-        else str(bundles.WAITING_LABELS[state.state])
-    )
+    label = state.label
     return PartOut(
         service_code=member["item"],
         service_name=member["name"],

@@ -111,11 +111,17 @@ def precheck(
     rules = list((version.bundle or {}).get("prechecks") or [])
     if not rules:
         return []
+    wanted: dict[str, set[str]] = {}
+    for rule in rules:  # only the fields the rules look at or show are read
+        names = wanted.setdefault(str(rule["dataset"]), set())
+        names |= {n.split(".")[0] for n in compile_expression(rule["blocks_if"]).names}
+        for text in (rule["message"], rule.get("advice") or ""):
+            names |= set(PLACEHOLDER_RE.findall(str(text)))
     records = autofill.own_records(
         reader=subject,
         applicant=applicant,
         enterprise=enterprise,
-        datasets=sorted({str(r["dataset"]) for r in rules}),
+        datasets=wanted,
         purpose=PRECHECK_PURPOSE,
     )
     found: list[Blocking] = []
@@ -256,11 +262,10 @@ def _member_version(member: Mapping[str, Any]) -> ServiceVersion:
     return version
 
 
-def _part_answers(
+def _mapped_answers(
     parent: Application, member: Mapping[str, Any], version: ServiceVersion
-) -> dict[str, Any]:
-    """The part's answers taken from the bundle's, checked against the part's own form; a
-    problem is reported on the bundle's field (where the applicant can mend it)."""
+) -> tuple[dict[str, Any], list[Any]]:
+    """The part's answers taken from the bundle's, cleaned by the part's own form."""
     answers = {
         own: parent.form_data[merged]
         for own, merged in member["fields"].items()
@@ -270,6 +275,15 @@ def _part_answers(
     cleaned, problems = validate_answers(
         schema, answers, extra_provinces=platform_province_prefixes()
     )
+    return cs._jsonable(cleaned), problems
+
+
+def _part_answers(
+    parent: Application, member: Mapping[str, Any], version: ServiceVersion
+) -> dict[str, Any]:
+    """The part's answers, or every problem reported on the bundle's field (where the
+    applicant can mend it)."""
+    cleaned, problems = _mapped_answers(parent, member, version)
     if problems:
         raise ApiError(
             errors.APPLICATION_INCOMPLETE,
@@ -278,7 +292,7 @@ def _part_answers(
                 for p in problems
             ],
         )
-    return cs._jsonable(cleaned)
+    return cleaned
 
 
 def _copy_files(parent: Application, part: Application, member: Mapping[str, Any]) -> None:
@@ -420,8 +434,18 @@ class PartState:
 
     member: dict[str, Any]
     part: Application | None
-    state: str  # a part's status, or waiting / not_started
+    state: str  # a part's status (rejected for a delivered refusal), or waiting / not_started
     waiting_for: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.state in WAITING_LABELS:
+            return str(WAITING_LABELS[self.state])
+        return str(Status(self.state).label)
+
+    @property
+    def refused(self) -> bool:
+        return self.state in REFUSED
 
 
 def _approved(part: Application) -> bool:
@@ -446,8 +470,11 @@ def states(parent: Application, parts: list[Application] | None = None) -> list[
     for member in _members(parent):
         part = by_item.get(member["item"])
         if part is not None:
-            found.append(PartState(member, part, part.status))
-            if _refused(part):
+            refused = _refused(part)
+            # A refusal ends "completed" once delivered: the applicant is shown the refusal.
+            state = Status.REJECTED if refused and part.status == Status.COMPLETED else part.status
+            found.append(PartState(member, part, state))
+            if refused:
                 unstartable.add(member["item"])
             continue
         after = member.get("after") or []
@@ -460,19 +487,65 @@ def states(parent: Application, parts: list[Application] | None = None) -> list[
     return found
 
 
+# What a part's action means for its bundle's applicant (the part itself tells nobody).
+PASSED_ON = {
+    "suspend": ("part_suspended", "application.suspended"),
+    "resume": ("part_resumed", "application.resumed"),
+    "extended": ("part_extended", "application.extended"),
+}
+
+
 def part_changed(part: Application, day: dt.date, action: str = "") -> list[WorkItem]:
     """After ``action`` on ``part`` (same transaction, part locked): start the members that
-    were waiting for it, and bring its bundle up to date. Returns the work items created."""
+    were waiting for it, and bring its bundle up to date. Returns the work items created.
+    ``action`` is the step action, or ``extended`` when the head approved an extension."""
     parent = Application.objects.select_for_update().get(pk=int(part.parent_id or 0))
+    if parent.status in ENDED:
+        return []  # e.g. the refusal's delivery after the bundle was returned: nothing to add
     created: list[WorkItem] = []
-    if parent.status not in ENDED and part.status in (Status.APPROVED, Status.COMPLETED):
+    # Waiting members start from the bundle's submitted answers and files: while the
+    # applicant corrects the bundle they may be half edited, so they start on its return.
+    if parent.status != Status.SUPPLEMENT and part.status in (Status.APPROVED, Status.COMPLETED):
         created = _start_ready(parent, day)
+    if action in PASSED_ON:
+        _pass_on(parent, part, action)
     _refresh(parent, day, requested=part if action == "supplement" else None)
     return created
 
 
+def _pass_on(parent: Application, part: Application, action: str) -> None:
+    """A part's suspension (中止), resumption or extension (延期) is the applicant's business:
+    the bundle's timeline says so, with the part's reason and due date, and tells them."""
+    kind, event = PASSED_ON[action]
+    due = part.due_date.isoformat() if part.due_date else ""
+    last = part.timeline.filter(opinion_public=True).order_by("-at", "-id").first()
+    reason = last.opinion if last is not None else ""
+    cs._timeline(
+        parent,
+        kind,
+        public=True,
+        opinion=reason,
+        part=part.number,
+        service_name=part.service_name,
+        due_date=due,
+    )
+    emit_many(
+        [
+            cs._event(
+                event,
+                parent,
+                suffix=f"{part.number}:{part.version}",
+                reason=f"{part.service_name}：{reason}" if reason else part.service_name,
+                due_date=due,
+            )
+        ]
+    )
+
+
 def _start_ready(parent: Application, day: dt.date) -> list[WorkItem]:
     parts = {p.service_item.key: p for p in parent.parts.select_related("service_item")}
+    if spec(parent).get("on_rejection") == RETURN_ALL and any(_refused(p) for p in parts.values()):
+        return []  # the bundle is being returned as a whole: nothing new starts
     created: list[WorkItem] = []
     for index, member in enumerate(_members(parent), start=1):
         after = member.get("after") or []
@@ -494,55 +567,26 @@ def _start_ready(parent: Application, day: dt.date) -> list[WorkItem]:
 
 def _refresh(parent: Application, day: dt.date, requested: Application | None = None) -> None:
     """The bundle's status from its parts' (the bundle row is locked by the caller); when a
-    part has just ``requested`` a correction, the applicant is told the gathered list."""
+    part has just ``requested`` a correction, the applicant is told the gathered list. The
+    bundle's version moves only when what the applicant sees of it changes."""
     current = states(parent)
     parts = [s.part for s in current if s.part is not None]
     correcting = [p for p in parts if p.status == Status.SUPPLEMENT]
-    ended = all(s.state in (*ENDED, "not_started") for s in current)
-    now = timezone.now()
-    if ended:
-        refused = [p for p in parts if _refused(p)]
-        granted = [p for p in parts if not _refused(p)]
-        returned = bool(refused) and spec(parent).get("on_rejection") == RETURN_ALL
-        if returned or not granted:
-            parent.status = Status.REJECTED
-        else:
-            parent.status = Status.COMPLETED
-        parent.decided_at = parent.completed_at = now
-        parent.due_date = None
-        parent.outcome_reason = "；".join(
-            f"{p.service_name}：{p.outcome_reason or p.get_status_display()}" for p in refused
-        )
-        parent.version += 1
-        parent.save()
-        results = [p.service_name for p in granted]
-        cs._timeline(
-            parent,
-            "bundle_returned" if returned else "completed",
-            public=True,
-            opinion=parent.outcome_reason,
-            granted=results,
-            refused=[p.service_name for p in refused],
-        )
-        emit_many(
-            [
-                cs._event(
-                    "application.rejected"
-                    if parent.status == Status.REJECTED
-                    else "application.completed",
-                    parent,
-                    reason=parent.outcome_reason,
-                    results=results,
-                )
-            ]
-        )
+    if all(s.state in (*ENDED, "not_started") for s in current):
+        _end(parent, current)
         return
+    before = (parent.status, parent.due_date)
     if correcting and parent.status != Status.SUPPLEMENT:
         cs._pause_clock(parent, day, Status.SUPPLEMENT)
     elif not correcting and parent.status == Status.SUPPLEMENT:
         cs._resume_clock(parent, day)
-    parent.version += 1
-    parent.save()
+    # The bundle is due when its last open part is (an extension of a part moves it).
+    open_due = [p.due_date for p in parts if p.status in OPEN_STATUSES and p.due_date]
+    if parent.due_date is not None and open_due and max(open_due) > parent.due_date:
+        parent.due_date = max(open_due)
+    if (parent.status, parent.due_date) != before:
+        parent.version += 1
+        parent.save()
     if requested is not None and requested.status == Status.SUPPLEMENT:
         items = supplement_items(parent, parts=correcting)
         cs._timeline(
@@ -563,6 +607,36 @@ def _refresh(parent: Application, day: dt.date, requested: Application | None = 
                 )
             ]
         )
+
+
+def _end(parent: Application, current: list[PartState]) -> None:
+    """Every member has ended: the bundle ends once, with one message naming the results."""
+    parts = [s.part for s in current if s.part is not None]
+    refused = [p for p in parts if _refused(p)]
+    granted = [p for p in parts if not _refused(p)]
+    unstarted = [s.member["name"] for s in current if s.part is None]
+    returned = bool(refused) and spec(parent).get("on_rejection") == RETURN_ALL
+    parent.status = Status.REJECTED if returned or not granted else Status.COMPLETED
+    parent.decided_at = parent.completed_at = timezone.now()
+    parent.due_date = None
+    reasons = [f"{p.service_name}：{p.outcome_reason or p.get_status_display()}" for p in refused]
+    if unstarted:
+        reasons.append(_("not started: %(names)s") % {"names": "、".join(unstarted)})
+    parent.outcome_reason = "；".join(reasons)
+    parent.version += 1
+    parent.save()
+    results = [p.service_name for p in granted]
+    kind = "completed" if parent.status == Status.COMPLETED else "bundle_returned"
+    cs._timeline(
+        parent,
+        kind,
+        public=True,
+        opinion=parent.outcome_reason,
+        granted=results,
+        refused=[p.service_name for p in refused],
+    )
+    event = "application.completed" if kind == "completed" else "application.rejected"
+    emit_many([cs._event(event, parent, reason=parent.outcome_reason, results=results)])
 
 
 def supplement_items(
@@ -600,29 +674,38 @@ def supplement_items(
 
 def supplement_return(*, subject: Subject, application: Application) -> Application:
     """The applicant returns the corrections of every part at once: each part in correction
-    gets the bundle's corrected answers and files, is sealed again and its clock restarts."""
+    gets the bundle's corrected answers and files, is sealed again and its clock restarts. A
+    corrected answer or file that other open parts use reaches them too (sealed again, noted
+    on their timeline); a change nobody asked for is refused (补正 corrects what was asked)."""
     day = cs.today()
     with transaction.atomic():
-        numbers = list(
-            application.parts.filter(status=Status.SUPPLEMENT)
+        open_numbers = list(
+            application.parts.filter(status__in=OPEN_STATUSES)
             .order_by("number")
-            .values_list("number", flat=True)
+            .values_list("number", "status")
         )
+        numbers = [n for n, status in open_numbers if status == Status.SUPPLEMENT]
         instances = {
             i.case_number: i
             for i in ProcessInstance.objects.select_for_update()
             .filter(case_number__in=numbers)
             .order_by("case_number")
         }
-        parts = list(
+        rows = list(
             Application.objects.select_for_update(of=("self",))
             .select_related("service_item", "service_version")
-            .filter(number__in=numbers)
+            .filter(number__in=[n for n, _status in open_numbers])
             .order_by("number")
         )
+        parts = [p for p in rows if p.number in numbers]
         locked = cs._locked_application(application.pk)
         if locked.status != Status.SUPPLEMENT:
             raise ApiError(errors.APPLICATION_NOT_EDITABLE)
+        asking = locked.parts.filter(status=Status.SUPPLEMENT).values_list("number", flat=True)
+        if set(asking) != set(numbers) or any(p.status != Status.SUPPLEMENT for p in parts):
+            # Another part asked for a correction since this return started: the applicant
+            # sees the new list first (nothing was changed).
+            raise ApiError(errors.APPLICATION_VERSION_CONFLICT)
         sources = cs.license_sources(locked)
         files = cs.current_files(locked)
         cleaned, problems = cs.application_problems(locked, sources, files)
@@ -630,10 +713,12 @@ def supplement_return(*, subject: Subject, application: Application) -> Applicat
             raise ApiError(errors.APPLICATION_INCOMPLETE, details=problems)
         locked.form_data = cleaned
         members = {m["item"]: m for m in _members(locked)}
+        asked = {(i["kind"], i["key"]) for i in supplement_items(locked, parts=parts)}
+        outside, reached = _changes_beyond(locked, members, {p.pk for p in parts}, asked)
+        if outside:
+            raise ApiError(errors.BUNDLE_CORRECTION_OUTSIDE_REQUEST, details=outside)
         for part in parts:
-            member = members[part.service_item.key]
-            part.form_data = _part_answers(locked, member, part.service_version)
-            part_sources, part_files = _take_from_bundle(locked, part, member)
+            part_sources, part_files = _renew_from_bundle(locked, part, members)
             supplement = part.supplements.get(returned_at__isnull=True)
             supplement.returned_at = timezone.now()
             supplement.save(update_fields=["returned_at"])
@@ -652,19 +737,97 @@ def supplement_return(*, subject: Subject, application: Application) -> Applicat
                     )
                 ]
             )
-        cs._resume_clock(locked, day)
+        for part in (p for p in rows if p.pk in reached):
+            part_sources, part_files = _renew_from_bundle(locked, part, members)
+            part.version += 1
+            part.save()
+            cs._timeline(
+                part,
+                "corrected_with_bundle",
+                fields=reached[part.pk]["fields"],
+                materials=reached[part.pk]["materials"],
+            )
+            cs._seal(part, "corrected_with_bundle", part_files, cs._licenses_used(part_sources))
         locked.version += 1
         locked.save()
         cs._timeline(locked, "supplement_returned", parts=[p.number for p in parts])
         cs._seal(locked, "supplement_returned", files, cs._licenses_used(sources))
+        _refresh(locked, day)
+        # Members whose earlier parts were approved during the correction start now, from
+        # the answers just returned; and the cross-check runs again on them.
+        if locked.status not in ENDED:
+            _start_ready(locked, day)
+        emit_many([cs._event("application.supplement_returned", locked, recipients=[])])
         audit_record(
             actor=subject.label,
             action="casework.supplement_return",
             object_type="casework.application",
             object_id=locked.number or "",
-            detail={"parts": [p.number for p in parts]},
+            detail={"parts": [p.number for p in parts], "also": sorted(reached)},
         )
     return locked
+
+
+def _renew_from_bundle(
+    parent: Application, part: Application, members: Mapping[str, Mapping[str, Any]]
+) -> tuple[cs.LicenseSources, dict[str, tuple[int, str]]]:
+    member = members[part.service_item.key]
+    part.form_data = _part_answers(parent, member, part.service_version)
+    return _take_from_bundle(parent, part, member)
+
+
+def _changes_beyond(
+    parent: Application,
+    members: Mapping[str, Mapping[str, Any]],
+    correcting: set[int],
+    asked: set[tuple[str, str]],
+) -> tuple[list[FieldError], dict[int, dict[str, list[str]]]]:
+    """What the corrected bundle changes for the parts that are not in correction: a change
+    that was asked for reaches the open parts that use it (returned: part id -> the fields and
+    materials); one nobody asked for, or one reaching a part already decided, is a problem."""
+    problems: dict[str, FieldError] = {}
+    reached: dict[int, dict[str, list[str]]] = {}
+    current = {
+        row.material_key: row.sm3
+        for row in MaterialFile.objects.filter(application=parent, current=True)
+    }
+    others = parent.parts.exclude(pk__in=correcting).select_related(
+        "service_item", "service_version"
+    )
+    for part in others:
+        member = members[part.service_item.key]
+        answers, _problems = _mapped_answers(parent, member, part.service_version)
+        changed = [
+            ("field", member["fields"].get(own, own))
+            for own in sorted(set(answers) | set(part.form_data))
+            if answers.get(own) != part.form_data.get(own)
+        ]
+        theirs = dict(
+            MaterialFile.objects.filter(application=part, current=True).values_list(
+                "material_key", "sm3"
+            )
+        )
+        changed += [
+            ("material", merged)
+            for own, merged in member["materials"].items()
+            if own in theirs and current.get(merged) != theirs[own]
+        ]
+        for kind, merged in changed:
+            if (kind, merged) in asked and part.status in OPEN_STATUSES:
+                entry = reached.setdefault(part.pk, {"fields": [], "materials": []})
+                entry["fields" if kind == "field" else "materials"].append(merged)
+                continue
+            prefix = "form_data" if kind == "field" else "materials"
+            problems.setdefault(
+                merged,
+                FieldError(
+                    f"{prefix}.{merged}",
+                    "not_requested",
+                    _("%(service)s did not ask for this to be corrected: keep it as submitted.")
+                    % {"service": part.service_name},
+                ),
+            )
+    return list(problems.values()), reached
 
 
 # --- a refused part ends the bundle (整件退回) ----------------------------------------------------

@@ -79,3 +79,11 @@ BUNDLE_PART_NOT_EDITABLE = register(
     409,
     _("This is a part of a bundle (一件事): change and submit the bundle application instead."),
 )
+BUNDLE_CORRECTION_OUTSIDE_REQUEST = register(
+    "BUNDLE_CORRECTION_OUTSIDE_REQUEST",
+    422,
+    _(
+        "Only what the departments asked for can be corrected; the details list the other "
+        "changes, which would alter what a department decided on."
+    ),
+)

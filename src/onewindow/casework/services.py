@@ -851,7 +851,11 @@ def task_act(
         if application.parent_id is not None:
             from onewindow.casework import bundles
 
-            created = [*created, *bundles.part_changed(application, day, action)]
+            extended = item.kind == WorkItemKind.EXTENSION and action == "approve"
+            created = [
+                *created,
+                *bundles.part_changed(application, day, "extended" if extended else action),
+            ]
         audit_record(
             actor=_actor(subject),
             action=f"casework.task.{action}",

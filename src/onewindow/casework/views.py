@@ -258,10 +258,9 @@ def _part_rows(parent: Application) -> list[dict[str, Any]]:
         part, member = state.part, state.member
         if part is not None:
             department = part.department.name
-            label = str(part.get_status_display())
         else:
             department = department_label(department_id_for(str(member["department"])) or 0)[1]
-            label = str(bundles.WAITING_LABELS.get(state.state, state.state))
+        label = state.label
         rows.append(
             {
                 "position": position,
@@ -271,7 +270,7 @@ def _part_rows(parent: Application) -> list[dict[str, Any]]:
                 "state": state.state,
                 "label": label,
                 "waiting_for": state.waiting_for,
-                "refused": part is not None and part.status in bundles.REFUSED,
+                "refused": state.refused,
                 "paused": part is not None and part.status in PAUSED_STATUSES,
                 "steps": [i.step_name for i in selectors.current_steps(application=part)]
                 if part is not None
@@ -569,6 +568,10 @@ TIMELINE_TEXT = {
     ),
     "bundle_part_started": gettext_lazy("A waiting part started"),
     "bundle_returned": gettext_lazy("Returned as a whole (整件退回)"),
+    "part_suspended": gettext_lazy("A part was suspended (中止)"),
+    "part_resumed": gettext_lazy("A suspended part resumed"),
+    "part_extended": gettext_lazy("The time limit of a part was extended (延期)"),
+    "corrected_with_bundle": gettext_lazy("Updated with the bundle's correction"),
 }
 
 
@@ -599,6 +602,10 @@ def _timeline_rows(events: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
             ]
         if event.kind == "bundle_part_started":
             notes.append(f"{detail.get('service_name', '')} {detail.get('number', '')}".strip())
+        if event.kind in ("part_suspended", "part_resumed", "part_extended"):
+            notes.append(f"{detail.get('service_name', '')} {detail.get('part', '')}".strip())
+            if detail.get("due_date"):
+                notes.append(_("due on %(date)s") % {"date": detail["due_date"]})
         if event.kind in ("completed", "bundle_returned"):
             if detail.get("granted"):
                 notes.append(_("granted: %(names)s") % {"names": "、".join(detail["granted"])})

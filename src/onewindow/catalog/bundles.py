@@ -39,6 +39,7 @@ materials to the merged ones. Merging:
 from __future__ import annotations
 
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -107,7 +108,8 @@ def _or(conditions: Sequence[str]) -> str:
 
 
 def _free_key(member: str, key: str, used: set[str]) -> str:
-    for candidate in (key, f"{member}__{key}", f"m_{abs(hash((member, key))) % 10**8}_{key}"):
+    digest = zlib.crc32(f"{member}.{key}".encode())  # stable from run to run
+    for candidate in (key, f"{member}__{key}", f"m_{digest:08x}_{key}"):
         candidate = candidate[:64]
         if candidate not in used:
             return candidate
@@ -221,8 +223,17 @@ def _material_groups(spec: Mapping[str, Any], merged: Merged) -> dict[tuple[str,
                 (f"shared_materials[{index}]", _("A group names two or more materials."))
             )
             continue
+        members_seen: set[str] = set()
         for entry in group:
             item, _dot, material = str(entry).partition(".")
+            if item in members_seen:
+                merged.problems.append(
+                    (
+                        f"shared_materials[{index}]",
+                        _("A group names at most one material of each member."),
+                    )
+                )
+            members_seen.add(item)
             if not material:
                 merged.problems.append(
                     (

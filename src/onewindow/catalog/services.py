@@ -670,7 +670,8 @@ def _check_bundles(
         if not isinstance(spec, Mapping) or any(p[0] in ("", "members") for p in structure):
             continue
         key = str(spec.get("key"))
-        if key in item_keys or key in seen:
+        ordinary = ServiceItem.objects.filter(key=key, is_bundle=False).exists()
+        if key in item_keys or key in seen or ordinary:
             problems.append(ImportProblem(label, "key", _("Also used by an item or bundle.")))
         seen.add(key)
         taken = (
@@ -815,6 +816,7 @@ def catalog_import(
         item.serves_organisations = Audience.LEGAL_PERSON in spec["audience"]
         item.high_frequency = bool(spec.get("high_frequency", False))
         item.keywords = list(spec.get("keywords") or [])
+        item.is_bundle = False  # a key that was a bundle's is an ordinary item now
         item.is_active = True
         item.save()
         item.life_events.set([events[c] for c in spec.get("life_events") or []])

@@ -10,6 +10,7 @@ enterprise's (by USCC). Each read leaves a row in the access log, so the applica
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,12 +194,13 @@ def own_records(
     reader: Subject | None,
     applicant: User,
     enterprise: Enterprise | None,
-    datasets: list[str],
+    datasets: Mapping[str, set[str]],
     purpose: str,
 ) -> dict[str, OwnRecord | None]:
     """The applicant's own records (their enterprise's when acting for one) in the named
-    department datasets, each read logged for them to see. A dataset that does not exist or
-    is about the other kind of subject gives None (the caller says the check could not run)."""
+    department datasets, only the named fields of each, each read logged for them to see. A
+    dataset that does not exist or is about the other kind of subject gives None (the caller
+    says the check could not run)."""
     from onewindow.datahub.models import Dataset, DatasetRecord
 
     if enterprise is not None:
@@ -222,13 +224,16 @@ def own_records(
             found[key] = None
             continue
         record = records.get(dataset.pk)
-        values = dict(record.values) if record is not None else None
+        wanted = datasets[key]
+        values = (
+            {k: v for k, v in record.values.items() if k in wanted} if record is not None else None
+        )
         _log(
             reader,
             dataset.key,
             subject_type,
             subject_key,
-            sorted(values or {}),
+            sorted(wanted),
             purpose,
             "",
             values,

@@ -83,6 +83,9 @@ TYPES: list[dict[str, Any]] = [
         "replaces_previous": True,  # one card per person: a replacement cancels the old one
         "service_keys": ["social_security_card"],
         "template": [{"label": "姓名", "answer": "applicant_name"}],
+        # A newborn's card is the child's: the applicant is the guardian, whose own card must
+        # not be replaced; the child's card is posted and activated later.
+        "issue_if": "application_type != 'newborn'",
     },
 ]
 
@@ -106,6 +109,7 @@ def seed(*, enterprise_uscc: str = "") -> int:
                 "template": spec["template"],
                 "service_keys": spec["service_keys"],
                 "replaces_previous": spec.get("replaces_previous", False),
+                "issue_if": spec.get("issue_if", ""),
                 "is_active": True,
             },
         )

@@ -68,6 +68,16 @@ class LicenseType(models.Model):
             "keeps its rows that the new application does not change."
         ),
     )
+    issue_if = models.CharField(
+        _("issued only when"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "A condition on the approved application's answers (form condition language); "
+            "empty: always. E.g. a newborn's social security card is the child's, not the "
+            "applicant's: application_type != 'newborn'."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     last_serial = models.PositiveIntegerField(default=0, editable=False)
 

@@ -29,6 +29,7 @@ from onewindow.identity.models import Enterprise, Role, User
 from onewindow.kit import context
 from onewindow.kit.crypto import sm3_hex
 from onewindow.kit.errors import ApiError, ErrorCode, FieldError
+from onewindow.kit.expressions import compile_expression
 from onewindow.kit.license_id import LicenseIdError, license_identifier, parse_license_identifier
 from onewindow.kit.masking import mask_id_number, mask_name
 from onewindow.license import errors, keys, pdf
@@ -248,6 +249,10 @@ def license_issue_for_application(*, number: str) -> License | None:
     license_type = type_for_service(found.service_key)
     if license_type is None:
         return None
+    if license_type.issue_if and not compile_expression(license_type.issue_if).evaluate(
+        found.answers
+    ):
+        return None  # e.g. a newborn's card: the holder is not the applicant
     existing = License.objects.filter(
         application_number=found.number, license_type=license_type
     ).first()
