@@ -12,12 +12,14 @@ def _clear_cache():
     """Each test starts with an empty cache (Redis-backed in the PostgreSQL run), and without
     the in-process caches of immutable rows (on SQLite a rolled-back test's ids come back)."""
     from onewindow.casework import services as casework
+    from onewindow.datahub import selectors as datahub
     from onewindow.license import keys as license_keys
     from onewindow.workflow import services as workflow
 
     for cached in (casework._schema_for, casework._materials_for, workflow._parsed):
         cached.cache_clear()
     license_keys.forget_platform_key()
+    datahub.forget_config_here()
     cache.clear()
     yield
     cache.clear()

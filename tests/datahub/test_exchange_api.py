@@ -265,3 +265,80 @@ def test_a_citizen_token_cannot_use_the_exchange_api(client, hub):
     )
     assert response.status_code == 403
     assert not AccessLog.objects.exists()
+
+
+def test_another_process_s_agreement_change_reaches_this_one_by_the_generation(
+    client, machine, agreement, stewards, django_capture_on_commit_callbacks
+):
+    """The sharing configuration is cached per process: a change made elsewhere (here: the
+    row ended behind the cache's back, and only the shared generation counter moved, as the
+    other process's commit does) stops the next read here."""
+    from django.core.cache import cache
+
+    from onewindow.datahub.models import SharingAgreement
+
+    made = agreement("population", "market", ["name"])
+    headers = machine("market")
+    zhangsan = person_id("zhangsan")
+    assert read(client, headers, "population", zhangsan, "name").status_code == 200
+    SharingAgreement.objects.filter(pk=made.pk).update(status="revoked")
+    # Still cached in this process: the other process has not announced its change yet.
+    assert read(client, headers, "population", zhangsan, "name").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        cache.incr(selectors.CONFIG_GENERATION_KEY) if cache.get(
+            selectors.CONFIG_GENERATION_KEY
+        ) is not None else cache.set(selectors.CONFIG_GENERATION_KEY, 1)
+    refused = read(client, headers, "population", zhangsan, "name")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "DATA_AGREEMENT_REQUIRED"
+
+
+def test_the_config_cache_ages_out_without_a_shared_counter(
+    client, machine, agreement, monkeypatch
+):
+    from onewindow.datahub.models import SharingAgreement
+
+    made = agreement("population", "market", ["name"])
+    headers = machine("market")
+    zhangsan = person_id("zhangsan")
+    assert read(client, headers, "population", zhangsan, "name").status_code == 200
+    SharingAgreement.objects.filter(pk=made.pk).update(status="revoked")
+    monkeypatch.setattr(selectors, "CONFIG_MAX_AGE", 0.0)
+    assert read(client, headers, "population", zhangsan, "name").status_code == 403
+
+
+def test_a_revoked_machine_token_is_refused_at_once_though_it_was_cached(
+    client, machine, agreement
+):
+    from oauth2_provider.models import AccessToken
+
+    agreement("population", "market", ["name"])
+    headers = machine("market")
+    zhangsan = person_id("zhangsan")
+    assert read(client, headers, "population", zhangsan, "name").status_code == 200  # cached
+    AccessToken.objects.get(application__client_id="market-system").revoke()
+    refused = read(client, headers, "population", zhangsan, "name")
+    assert refused.status_code == 401
+
+
+def test_a_client_moved_to_another_department_reads_for_it_at_once(client, machine, agreement):
+    from onewindow.identity.models import ClientPolicy
+    from onewindow.org.models import Department
+
+    agreement("population", "market", ["name"])
+    headers = machine("market")
+    zhangsan = person_id("zhangsan")
+    assert read(client, headers, "population", zhangsan, "name").status_code == 200  # cached
+    policy = ClientPolicy.objects.get(application__client_id="market-system")
+    policy.department = Department.objects.get(code="tax")
+    policy.save()  # the console's change: the cached token is dropped
+    refused = read(client, headers, "population", zhangsan, "name")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "DATA_AGREEMENT_REQUIRED"
+    assert last_log().department_code == "tax"
+
+
+def test_the_hand_written_person_query_names_the_model_s_table():
+    from onewindow.datahub.models import Person
+
+    assert f"FROM {Person._meta.db_table} WHERE" in selectors._PERSON_SQL

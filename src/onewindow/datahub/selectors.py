@@ -10,9 +10,11 @@ subject's own view ("who accessed my data", "my consents").
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -48,7 +50,7 @@ from onewindow.kit.crypto import sm3_hex
 from onewindow.kit.errors import NOT_FOUND, VALIDATION_FAILED, ApiError, ErrorCode, FieldError
 from onewindow.kit.masking import mask_id_number, mask_name, mask_phone
 from onewindow.org.models import Department
-from onewindow.org.selectors import platform_province_prefixes
+from onewindow.org.selectors import active_department_label, platform_province_prefixes
 
 DATAHUB_SCOPE = "datahub"
 MAX_FIELDS = 50
@@ -102,7 +104,7 @@ class _Attempt:
     dataset_key: str
     case_number: str
     purpose: str
-    department: Department | None = None
+    department: Consumer | None = None
     dataset: Dataset | None = None
     subject_type: str = ""
     subject_key: str = ""
@@ -150,35 +152,117 @@ class _Attempt:
         return ApiError(error, details=details or [])
 
 
-def consumer_department(subject: Subject) -> Department | None:
+@dataclass(frozen=True)
+class Consumer:
+    """The department a read is made for (from the cached department map)."""
+
+    pk: int
+    code: str
+    name: str
+
+
+def consumer_department(subject: Subject) -> Consumer | None:
     """The department a read is made for: a machine client's policy department (with the
     ``datahub`` scope in its token), or the own department of staff who handle applications
-    (not the data steward, not the three admins)."""
+    (not the data steward, not the three admins); None unless it is active."""
+    department_id: int | None = None
     if subject.kind == MACHINE:
-        token = subject.extra.get("token")
-        policy = getattr(getattr(token, "application", None), "policy", None)
-        if policy is None or policy.department_id is None or DATAHUB_SCOPE not in subject.scopes:
-            return None
-        return Department.objects.filter(pk=policy.department_id, is_active=True).first()
-    casework = {role.value for role in CASEWORK_ROLES}
-    if subject.kind == STAFF and subject.department_id is not None and subject.roles & casework:
-        return Department.objects.filter(pk=subject.department_id, is_active=True).first()
-    return None
+        if DATAHUB_SCOPE in subject.scopes:
+            department_id = subject.extra.get("client_department_id")
+    elif subject.kind == STAFF and subject.roles & {role.value for role in CASEWORK_ROLES}:
+        department_id = subject.department_id
+    label = active_department_label(department_id) if department_id is not None else None
+    if department_id is None or label is None:
+        return None
+    return Consumer(department_id, *label)
 
 
-def agreement_in_force(*, dataset: Dataset, consumer: Department) -> SharingAgreement | None:
-    agreement = SharingAgreement.objects.filter(
-        dataset=dataset, consumer=consumer, status="approved"
-    ).first()
+# --- the sharing configuration, cached --------------------------------------------------------
+#
+# Datasets with their fields and data elements, and approved agreements, are read on every
+# lookup but change rarely. Each process keeps them for at most CONFIG_MAX_AGE seconds and
+# drops them as soon as the shared generation counter moves: every change the data hub's
+# services make (dataset, element, agreement requested, decided or revoked) bumps it when it
+# commits. With Redis (production) a change reaches every process before its next read;
+# without it (the SQLite demo's in-process cache), other processes see it within the age.
+
+CONFIG_GENERATION_KEY = "datahub:config-generation"
+CONFIG_MAX_AGE = 5.0
+
+
+@dataclass
+class _Config:
+    generation: int
+    loaded: float
+    datasets: dict[str, tuple[Dataset, dict[str, DatasetField]] | None] = field(
+        default_factory=dict
+    )
+    agreements: dict[tuple[int, int], SharingAgreement | None] = field(default_factory=dict)
+
+
+_config: _Config | None = None
+
+
+def _hub_config() -> _Config:
+    global _config  # one per process, replaced whole
+    generation = cache.get(CONFIG_GENERATION_KEY, 0)
+    now = time.monotonic()
+    current = _config
+    if current is None or current.generation != generation or now - current.loaded > CONFIG_MAX_AGE:
+        current = _config = _Config(generation=generation, loaded=now)
+    return current
+
+
+def forget_config_here() -> None:
+    global _config
+    _config = None
+
+
+def config_changed() -> None:
+    """Drop every process's cached sharing configuration (called by the services on commit)."""
+    forget_config_here()
+    try:
+        cache.incr(CONFIG_GENERATION_KEY)
+    except ValueError:
+        cache.set(CONFIG_GENERATION_KEY, 1, timeout=None)
+
+
+def _dataset_with_fields(
+    key: str, config: _Config | None = None
+) -> tuple[Dataset, dict[str, DatasetField]] | None:
+    config = config or _hub_config()
+    if key not in config.datasets:
+        dataset = Dataset.objects.filter(key=key, is_active=True).first()
+        config.datasets[key] = (
+            None
+            if dataset is None
+            else (dataset, {f.name: f for f in dataset.fields.select_related("element")})
+        )
+    return config.datasets[key]
+
+
+def agreement_in_force(
+    *, dataset: Dataset, consumer: Consumer, config: _Config | None = None
+) -> SharingAgreement | None:
+    config = config or _hub_config()
+    pair = (dataset.pk, consumer.pk)
+    if pair not in config.agreements:
+        config.agreements[pair] = SharingAgreement.objects.filter(
+            dataset=dataset, consumer_id=consumer.pk, status="approved"
+        ).first()
+    agreement = config.agreements[pair]
     return agreement if agreement is not None and agreement.in_force() else None
 
 
 def consent_in_force(
-    *, dataset: Dataset, department: Department, subject_key: str, case_number: str
+    *, dataset: Dataset, department: Consumer, subject_key: str, case_number: str
 ) -> Consent | None:
     now = timezone.now()
     for consent in Consent.objects.filter(
-        dataset=dataset, department=department, subject_key=subject_key, revoked_at__isnull=True
+        dataset=dataset,
+        department_id=department.pk,
+        subject_key=subject_key,
+        revoked_at__isnull=True,
     ):
         if consent.is_active(case_number=case_number, at=now):
             return consent
@@ -216,15 +300,16 @@ def dataset_read(
     if not attempt.case_number or not attempt.purpose:
         raise attempt.refuse(errors.DATA_CONTEXT_REQUIRED)
 
-    dataset = Dataset.objects.filter(key=dataset_key, is_active=True).first()
-    attempt.dataset = dataset
-    if dataset is None:
+    config = _hub_config()  # one look at the generation per read
+    found_dataset = _dataset_with_fields(dataset_key, config)
+    if found_dataset is None:
         raise attempt.refuse(NOT_FOUND)
+    dataset, by_name = found_dataset
+    attempt.dataset = dataset
     attempt.subject_type = dataset.subject_type
     if dataset.sharing == Sharing.NOT_SHARED:
         raise attempt.refuse(errors.DATA_NOT_SHARED)
 
-    by_name = {f.name: f for f in dataset.fields.select_related("element")}
     unknown = [name for name in attempt.fields if name not in by_name]
     if not attempt.fields or len(fields) > MAX_FIELDS or unknown:
         details = [
@@ -234,7 +319,9 @@ def dataset_read(
 
     clear: set[str] = set()
     if dataset.sharing == Sharing.CONDITIONAL:
-        attempt.agreement = agreement_in_force(dataset=dataset, consumer=attempt.department)
+        attempt.agreement = agreement_in_force(
+            dataset=dataset, consumer=attempt.department, config=config
+        )
         if attempt.agreement is None:
             attempt.subject_key = _subject_key_or_blank(dataset, subject_key)
             raise attempt.refuse(errors.DATA_AGREEMENT_REQUIRED)
@@ -250,7 +337,7 @@ def dataset_read(
     key_problem = _subject_key_problem(dataset, subject_key)
     if key_problem is not None:
         raise attempt.refuse(VALIDATION_FAILED, [key_problem])
-    attempt.subject_key = _subject_key_or_blank(dataset, subject_key)
+    attempt.subject_key = _stored_key(dataset, subject_key)
 
     if dataset.consent_required and (
         consent_in_force(
@@ -309,24 +396,32 @@ def _subject_key_or_blank(dataset: Dataset, raw: str) -> str:
     """The stored key of a subject: the look-up hash of a well-formed ID number, the USCC."""
     if _subject_key_problem(dataset, raw) is not None:
         return ""
+    return _stored_key(dataset, raw)
+
+
+def _stored_key(dataset: Dataset, valid: str) -> str:
     if dataset.subject_type == SubjectType.PERSON:
-        return person_key(raw)
-    return validators.normalize_uscc(raw)
+        return person_key(valid)
+    return validators.normalize_uscc(valid)
 
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None else None
 
 
+_PERSON_SQL = (  # Person's table (datahub_person); the key is a parameter
+    "SELECT id, name, sex, birth_date, status, death_date, updated_at, id_number_encrypted, "
+    "household_address_id FROM datahub_person WHERE id_number_hash = %s"
+)
+
+
 def _values(
     dataset: Dataset, key: str, names: list[str]
 ) -> tuple[dict[str, Any], str | None] | None:
     if dataset.source == Source.POPULATION:
-        person = (
-            Person.objects.select_related("household_address__region")
-            .filter(id_number_hash=key)
-            .first()
-        )
+        # The hot path of the exchange API: one hand-written statement on the unique look-up
+        # hash (no query to compile per call); an address is read only when asked for.
+        person = next(iter(Person.objects.raw(_PERSON_SQL, [key])), None)
         if person is None:
             return None
         return _person_values(person, names), _iso(person.updated_at.date())
@@ -346,14 +441,16 @@ def _values(
 
 
 def _person_values(person: Person, names: list[str]) -> dict[str, Any]:
-    address = person.household_address
+    def address() -> Any:  # read only when an address field is asked for
+        return person.household_address
+
     getters = {
         "id_number": lambda: crypto.decrypt(person.id_number_encrypted, ID_NUMBER_PURPOSE),
         "name": lambda: person.name,
         "sex": lambda: person.sex,
         "birth_date": lambda: _iso(person.birth_date),
-        "household_region": lambda: address.region_id,
-        "household_address": lambda: address.region.name + address.detail,
+        "household_region": lambda: address().region_id,
+        "household_address": lambda: address().region.name + address().detail,
         "status": lambda: person.status,
         "death_date": lambda: _iso(person.death_date),
     }

@@ -53,6 +53,15 @@ from onewindow.org.models import Department, Region
 CONSENT_MAX_DAYS_DEFAULT = 365
 
 
+def _config_changed() -> None:
+    """This process drops its cached sharing configuration now, every process once this
+    transaction commits."""
+    from onewindow.datahub.selectors import config_changed, forget_config_here
+
+    forget_config_here()
+    transaction.on_commit(config_changed)
+
+
 def consent_max_days() -> int:
     return int(getattr(settings, "DATAHUB_CONSENT_MAX_DAYS", CONSENT_MAX_DAYS_DEFAULT))
 
@@ -71,6 +80,7 @@ def element_upsert(
     masking: str = "withhold",
     description: str = "",
 ) -> DataElement:
+    _config_changed()
     element = DataElement.objects.filter(key=key).first() or DataElement(key=key)
     element.name, element.data_type, element.classification = name, data_type, classification
     element.owner, element.masking, element.description = owner, masking, description
@@ -94,6 +104,7 @@ def dataset_upsert(
     description: str = "",
 ) -> Dataset:
     """Create or update a catalog entry; ``fields`` is ``[(field name, element key), ...]``."""
+    _config_changed()
     dataset = Dataset.objects.filter(key=key).first() or Dataset(key=key)
     dataset.name, dataset.source, dataset.subject_type = name, source, subject_type
     dataset.owner, dataset.sharing, dataset.update_frequency = owner, sharing, update_frequency
@@ -349,6 +360,7 @@ def agreement_request(
     expires_on: dt.date,
 ) -> SharingAgreement:
     """The consumer department's data steward asks the owner for fields of a dataset."""
+    _config_changed()
     consumer = (
         Department.objects.filter(pk=subject.department_id).first()
         if subject.department_id is not None
@@ -416,6 +428,7 @@ def agreement_decide(
 ) -> SharingAgreement:
     """The owner department's data steward approves (the earlier agreement in force for the
     same consumer, if any, is superseded) or rejects a pending agreement."""
+    _config_changed()
     agreement = (
         SharingAgreement.objects.select_for_update().select_related("dataset").get(pk=agreement.pk)
     )
@@ -450,6 +463,7 @@ def agreement_decide(
 @transaction.atomic
 def agreement_revoke(*, subject: Subject, agreement: SharingAgreement, note: str) -> None:
     """The owner's data steward ends an agreement in force; the next read is refused."""
+    _config_changed()
     agreement = (
         SharingAgreement.objects.select_for_update().select_related("dataset").get(pk=agreement.pk)
     )
@@ -583,16 +597,17 @@ def consent_revoke(*, subject: Subject, consent_id: int) -> Consent:
 
 
 def access_log_append(**values: Any) -> AccessLog:
-    """Append one row to the access log (its own short transaction: a refused read is recorded
-    even though the request answers an error)."""
-    with transaction.atomic():
-        return AccessLog.objects.create(**values)
+    """Append one row to the access log: one INSERT, committed at once outside a transaction
+    (so a refused read is recorded even though the request answers an error), or part of the
+    caller's transaction inside one."""
+    return AccessLog.objects.create(**values)
 
 
 @transaction.atomic
 def datahub_clear() -> dict[str, int]:
     """Delete every consent, agreement, registry row and catalog entry (the access log stays:
     it is append-only). For the demo's reset only, never on a real installation."""
+    _config_changed()
     counts: dict[str, int] = {}
     for model in (
         Consent,

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from onewindow.kit import validators
 
 PROVINCES_CACHE_KEY = "org:platform-provinces"
-DEPARTMENT_IDS_CACHE_KEY = "org:department-ids"
+DEPARTMENT_IDS_CACHE_KEY = "org:department-ids:v2"  # v2: with the active ids
 
 
 class RegionLevel(models.TextChoices):

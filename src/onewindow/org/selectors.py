@@ -39,14 +39,15 @@ def platform_province_prefixes() -> frozenset[str]:
 
 
 def _department_map() -> dict[str, Any]:
-    """{"by_code": {code: id}, "by_id": {id: (code, name)}}, cached (every save or delete of
-    a department drops it; see ``org.apps``)."""
+    """{"by_code": {code: id}, "by_id": {id: (code, name)}, "active": {id, ...}}, cached
+    (every save or delete of a department drops it; see ``org.apps``)."""
     found = cache.get(DEPARTMENT_IDS_CACHE_KEY)
     if found is None:
-        rows = list(Department.objects.values_list("id", "code", "name"))
+        rows = list(Department.objects.values_list("id", "code", "name", "is_active"))
         found = {
-            "by_code": {code: pk for pk, code, _name in rows},
-            "by_id": {pk: (code, name) for pk, code, name in rows},
+            "by_code": {code: pk for pk, code, _name, _active in rows},
+            "by_id": {pk: (code, name) for pk, code, name, _active in rows},
+            "active": {pk for pk, _code, _name, active in rows if active},
         }
         cache.set(DEPARTMENT_IDS_CACHE_KEY, found, 3600)
     return found
@@ -56,6 +57,16 @@ def department_id_for(code: str) -> int | None:
     """The id of the department with this code (cached)."""
     found: int | None = _department_map()["by_code"].get(code)
     return found
+
+
+def active_department_label(department_id: int) -> tuple[str, str] | None:
+    """(code, name) of an active department by id, None for an inactive or unknown one (one
+    look at the cached map)."""
+    found = _department_map()
+    if department_id not in found["active"]:
+        return None
+    label: tuple[str, str] = found["by_id"][department_id]
+    return label
 
 
 def department_label(department_id: int) -> tuple[str, str]:
