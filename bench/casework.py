@@ -281,6 +281,12 @@ def wrk(
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a local process (a PostgreSQL backend) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def _busy_ticks() -> int:
     with open("/proc/stat") as fh:
         values = [int(v) for v in fh.readline().split()[1:9]]

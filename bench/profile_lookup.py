@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import base64
 import cProfile
-import os
 import pstats
 import sys
 import time
@@ -31,12 +30,6 @@ import datahub as hub_bench
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/onewindow_profile_lookup"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
-
-
-def backend_cpu(pid: int, ticks: int) -> float:
-    """CPU seconds (user + system) used so far by a local process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 def main() -> int:
@@ -96,13 +89,12 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend,) = cursor.fetchone()
-    ticks = os.sysconf("SC_CLK_TCK")
     half = ids[30 + args.requests :]
-    b0, c0 = backend_cpu(backend, ticks), time.process_time()
+    b0, c0 = common.process_cpu(backend), time.process_time()
     for id_number in half:
         lookup(id_number)
     plain = (time.process_time() - c0) / len(half) * 1000
-    pg = (backend_cpu(backend, ticks) - b0) / len(half) * 1000
+    pg = (common.process_cpu(backend) - b0) / len(half) * 1000
     print(
         f"lookup without the profiler: {plain:.2f} ms CPU each in Python, {pg:.2f} ms in the "
         f"PostgreSQL backend ({len(half)} lookups)"

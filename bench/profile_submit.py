@@ -28,12 +28,6 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/onewindow_profile_submit"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 
 
-def backend_cpu(pid: int, ticks: int) -> float:
-    """CPU seconds (user + system) used so far by a local process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=DEFAULT_URL)
@@ -83,13 +77,12 @@ def main() -> int:
         (backend,) = cursor.fetchone()
         if os.environ.get("PROFILE_ASYNC_COMMIT"):  # experiment: what the WAL flush costs
             cursor.execute("SET synchronous_commit TO off")
-    ticks = os.sysconf("SC_CLK_TCK")
-    b0 = backend_cpu(backend, ticks)
+    b0 = bench.process_cpu(backend)
     c0 = time.process_time()
     for ref in drafts[21 + args.requests : 21 + args.requests + half]:
         submit(ref)
     plain = (time.process_time() - c0) / half * 1000
-    pg = (backend_cpu(backend, ticks) - b0) / half * 1000
+    pg = (bench.process_cpu(backend) - b0) / half * 1000
     print(
         f"submit without the profiler: {plain:.2f} ms CPU each in Python, {pg:.2f} ms in the "
         f"PostgreSQL backend ({half} submissions)"

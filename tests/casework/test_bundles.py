@@ -171,6 +171,20 @@ def city(demo_catalog):
     return City()
 
 
+def restaurant_bundle(city: City) -> tuple[Client, dict[str, Any], str]:
+    """李四 for his enterprise submits 开办餐饮店一件事 (a restaurant: catering, hot food)."""
+    from onewindow import demo
+
+    client = city.client("lisi", enterprise=demo.ENTERPRISE_USCC)
+    answers = answers_for(
+        "restaurant_opening_bundle",
+        _enterprise(demo.ENTERPRISE_USCC),
+        operator_type="catering",
+        business_items=["hot_food"],
+    )
+    return client, answers, submit_bundle(client, "restaurant_opening_bundle", answers)["number"]
+
+
 def test_enterprise_opening_creates_every_department_s_work_at_once_and_completes_when_all_done(
     city,
 ):
@@ -304,18 +318,10 @@ def test_a_refused_first_part_leaves_what_waits_for_it_unstarted(city):
 
 
 def test_restaurant_bundle_one_supplement_gathers_every_part_s_request(city):
-    from onewindow import demo
     from onewindow.license.models import License
     from onewindow.notify.models import Notification
 
-    client = city.client("lisi", enterprise=demo.ENTERPRISE_USCC)
-    answers = answers_for(
-        "restaurant_opening_bundle",
-        _enterprise(demo.ENTERPRISE_USCC),
-        operator_type="catering",
-        business_items=["hot_food"],
-    )
-    number = submit_bundle(client, "restaurant_opening_bundle", answers)["number"]
+    client, answers, number = restaurant_bundle(city)
     items = {i.department.code: i for i in open_tasks(number) if i.role == "reviewer"}
     assert set(items) >= {"market", "housing"}
     act(
@@ -658,16 +664,8 @@ def test_a_waiting_part_starts_from_the_returned_answers_not_a_half_made_correct
 
 
 def test_a_correction_may_change_only_what_was_asked(city):
-    from onewindow import demo
 
-    client = city.client("lisi", enterprise=demo.ENTERPRISE_USCC)
-    answers = answers_for(
-        "restaurant_opening_bundle",
-        _enterprise(demo.ENTERPRISE_USCC),
-        operator_type="catering",
-        business_items=["hot_food"],
-    )
-    number = submit_bundle(client, "restaurant_opening_bundle", answers)["number"]
+    client, answers, number = restaurant_bundle(city)
     housing = next(i for i in open_tasks(number) if i.department.code == "housing")
     act(
         city,
