@@ -16,7 +16,12 @@ def _clear_cache():
     from onewindow.license import keys as license_keys
     from onewindow.workflow import services as workflow
 
-    for cached in (casework._schema_for, casework._materials_for, workflow._parsed):
+    for cached in (
+        casework._schema_for,
+        casework._materials_for,
+        casework._is_bundle,
+        workflow._parsed,
+    ):
         cached.cache_clear()
     license_keys.forget_platform_key()
     datahub.forget_config_here()

@@ -110,6 +110,15 @@ def _schema_for(version_id: int) -> FormSchema:
 
 
 @lru_cache(maxsize=512)
+def _is_bundle(item_id: int) -> bool:
+    # Whether to run a bundle's pre-check before the submitting transaction, without loading
+    # the item on every submission. An item never becomes a bundle (import refuses a bundle
+    # key of an ordinary item); a bundle that became an item only runs a harmless pre-check,
+    # and the locked row decides the rest.
+    return ServiceItem.objects.filter(pk=item_id, is_bundle=True).exists()
+
+
+@lru_cache(maxsize=512)
 def _materials_for(version_id: int) -> tuple[Material, ...]:
     # A version's materials are written with the version and never change afterwards.
     return tuple(Material.objects.filter(version_id=version_id).order_by("order", "id"))
@@ -638,7 +647,7 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
             return bundles.supplement_return(subject=subject, application=application)
         return _supplement_return(subject=subject, application=application)
     day = today()
-    if application.service_item.is_bundle and application.status == Status.DRAFT:
+    if application.status == Status.DRAFT and _is_bundle(application.service_item_id):
         bundles.precheck_or_raise(subject, application)
     with transaction.atomic():
         locked = _locked_application(application.pk)
