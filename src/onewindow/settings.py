@@ -4,6 +4,8 @@
 |---------------------------|-------------------------------------------|
 | ONEWINDOW_HOME            | current directory; data lives in $HOME/var |
 | ONEWINDOW_DATABASE_URL    | sqlite:///$ONEWINDOW_HOME/var/onewindow.sqlite3 (WAL mode) |
+| ONEWINDOW_DB_PREPARED_STATEMENTS | on (PostgreSQL): server-side binding, a statement prepared on |
+|                           | its 2nd run per connection; off behind a transaction-mode pooler |
 | ONEWINDOW_REDIS_URL       | unset: local-memory cache, SQLite job queue |
 | ONEWINDOW_SECRET_KEY      | generated into var/secret_key on first run (mode 0600) |
 | ONEWINDOW_DEBUG           | off                                       |
@@ -202,6 +204,16 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test_onewindow.sqlite3")
 else:
     _db["CONN_HEALTH_CHECKS"] = True
+    if env_bool("ONEWINDOW_DB_PREPARED_STATEMENTS", True):
+        # Parameters bound by the server and each statement prepared on its second run in a
+        # connection: planning the joined reads of the hot paths cost more PostgreSQL CPU than
+        # running them (ADR 0015). A transaction-mode pooler (PgBouncer < 1.21) cannot keep
+        # prepared statements: switch this off behind one.
+        _db["OPTIONS"] = {
+            **_db.get("OPTIONS", {}),
+            "server_side_binding": True,
+            "prepare_threshold": 2,
+        }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
