@@ -272,14 +272,20 @@ def test_expired_staff_password_is_refused_at_login(client, demo_city):
     assert "access_token" not in body
 
 
-def test_expired_staff_password_stops_existing_tokens(client, demo_city):
+def test_expired_staff_password_stops_existing_tokens(client, demo_city, monkeypatch):
+    from onewindow.identity import passwords
     from onewindow.identity.models import User
 
     token = _login(client, "clerk")["access_token"]
-    assert _me(client, token).status_code == 200
-    User.objects.filter(username="clerk").update(
-        password_changed_at=timezone.now() - dt.timedelta(days=91)
-    )
+    assert _me(client, token).status_code == 200  # the token is now in the shared cache
+    User.objects.filter(username="clerk").update(password_changed_at=timezone.now())
+
+    class NinetyOneDaysLater:
+        @staticmethod
+        def now() -> dt.datetime:
+            return timezone.now() + dt.timedelta(days=91)
+
+    monkeypatch.setattr(passwords, "timezone", NinetyOneDaysLater)
     response = _me(client, token)
     assert response.status_code == 403
     assert _json(response)["code"] == "PASSWORD_EXPIRED"
@@ -329,3 +335,106 @@ def test_login_is_audited_without_the_password(client, demo_city):
     assert entry is not None
     assert entry.detail["channel"] == "api"
     assert account["password"] not in json.dumps(entry.detail)
+
+
+# --- the token cache (ADR 0015) --------------------------------------------------------------
+
+
+def _token_reads(client: Client, token: str) -> tuple[int, int]:
+    """(status of GET /api/v1/me, statements that read the access-token table)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        status = _me(client, token).status_code
+    reads = [q for q in captured.captured_queries if "oauth2_provider_accesstoken" in q["sql"]]
+    return status, len(reads)
+
+
+def test_a_persons_token_is_read_once_then_served_from_the_cache(client, demo_city):
+    token = _login(client, "zhangsan")["access_token"]
+    assert _token_reads(client, token) == (200, 1)
+    assert _token_reads(client, token) == (200, 0)
+    assert _token_reads(client, token) == (200, 0)
+
+
+def test_the_cached_entry_holds_no_password_hash(client, demo_city):
+    import pickle
+
+    from onewindow.identity.access import token_cache_key
+    from onewindow.identity.models import User
+
+    token = _login(client, "clerk")["access_token"]
+    assert _me(client, token).status_code == 200
+    entry = cache.get(token_cache_key(hashlib.sha256(token.encode()).hexdigest()))
+    assert entry is not None
+    assert entry["kind"] == "staff"
+    stored = pickle.dumps(entry)
+    password_hash = User.objects.get(username="clerk").password
+    assert password_hash.encode() not in stored
+    assert "password" in entry["user"].get_deferred_fields()
+    assert entry["roles"]
+    assert entry["department_id"] is not None
+
+
+def test_a_cached_user_saved_by_a_request_keeps_its_password(client, demo_city):
+    # The cached copy leaves the hash deferred: a save writes only what it loaded.
+    from onewindow.identity.access import access_token_subject
+    from onewindow.identity.models import User
+
+    token = _login(client, "zhangsan")["access_token"]
+    before = User.objects.get(username="zhangsan").password
+    assert _me(client, token).status_code == 200
+    user = access_token_subject(token).user
+    assert "password" in user.get_deferred_fields()
+    user.display_name = "张三（已改）"
+    user.save()
+    after = User.objects.get(username="zhangsan")
+    assert after.password == before
+    assert after.display_name == "张三（已改）"
+    assert _login(client, "zhangsan")["access_token"]
+
+
+def test_a_deactivated_account_is_refused_on_the_next_request(client, demo_city):
+    from onewindow.identity.models import User
+
+    token = _login(client, "zhangsan")["access_token"]
+    assert _me(client, token).status_code == 200
+    user = User.objects.get(username="zhangsan")
+    user.is_active = False
+    user.save()
+    assert _me(client, token).status_code == 401
+
+
+def test_a_role_taken_away_applies_on_the_next_request(client, demo_city):
+    from onewindow.identity.models import RoleAssignment
+
+    token = _login(client, "clerk")["access_token"]
+    roles = set(_json(_me(client, token))["roles"])
+    assert roles
+    RoleAssignment.objects.filter(user__username="clerk", role=min(roles)).delete()
+    assert set(_json(_me(client, token))["roles"]) == roles - {min(roles)}
+
+
+def test_a_move_to_another_department_applies_on_the_next_request(client, demo_city):
+    from onewindow.identity.models import StaffProfile
+    from onewindow.org.models import Department
+
+    token = _login(client, "clerk")["access_token"]
+    first = _json(_me(client, token))["department"]
+    staff = StaffProfile.objects.get(user__username="clerk")
+    staff.department = Department.objects.exclude(code=first).order_by("code").first()
+    staff.save()
+    assert _json(_me(client, token))["department"] == staff.department.code != first
+
+
+def test_a_token_revoked_elsewhere_is_refused_on_the_next_request(client, demo_city):
+    from oauth2_provider.models import AccessToken
+
+    from onewindow.identity import services
+
+    token = _login(client, "zhangsan")["access_token"]
+    assert _me(client, token).status_code == 200
+    checksum = hashlib.sha256(token.encode()).hexdigest()
+    services.token_revoke(access=AccessToken.objects.get(token_checksum=checksum))
+    assert _me(client, token).status_code == 401

@@ -185,14 +185,16 @@ def public_operation(view: F) -> F:
     return view
 
 
-# A machine client's token, once read, is kept in the shared cache for this long (never past
-# its expiry): the data-exchange API answers thousands of reads a second with one token. A
-# revoked or deleted token, and a changed client policy, drop the entry at once (receivers.py).
-MACHINE_TOKEN_CACHE_SECONDS = 30
+# A token, once read, is kept in the shared cache for this long (never past its expiry): the
+# data-exchange API answers thousands of reads a second with one machine token, and a person's
+# app calls the API with one token for a whole visit. A revoked or deleted token, a changed
+# client policy, and a change to the person (account, roles, staff post) drop the entry at once
+# (receivers.py, ``forget_person_tokens``). ADR 0014 (machine tokens), ADR 0015 (persons).
+TOKEN_CACHE_SECONDS = 30
 
 
-def machine_token_cache_key(checksum: str) -> str:
-    return f"identity:machine-token:{checksum}"
+def token_cache_key(checksum: str) -> str:
+    return f"identity:token:{checksum}"
 
 
 def _machine_subject(cached: dict[str, Any]) -> Subject:
@@ -207,13 +209,46 @@ def _machine_subject(cached: dict[str, Any]) -> Subject:
     )
 
 
+def _cached_person_subject(cached: dict[str, Any], checksum: str) -> Subject:
+    user: User = cached["user"]
+    return Subject(
+        kind=STAFF if user.kind == UserKind.STAFF else CITIZEN,
+        user=user,
+        roles=frozenset(cached["roles"]),
+        department_id=cached["department_id"],
+        region_id=cached["region_id"],
+        mfa="mfa" in cached["scopes"],
+        scopes=frozenset(cached["scopes"]),
+        client_id=cached["client_id"],
+        extra={"token_checksum": checksum},
+    )
+
+
+def _cacheable_user(user: User) -> User:
+    """A copy of ``user`` to keep in the shared cache: without the password hash (left
+    deferred: read from the database if ever needed, and never written back by a save) and
+    with its staff post, if loaded, detached from the original."""
+    import copy
+
+    kept = copy.copy(user)
+    kept.__dict__.pop("password", None)
+    staff = kept._state.fields_cache.get("staff")
+    if staff is not None:
+        staff = copy.copy(staff)
+        staff._state.fields_cache.pop("user", None)
+        kept._state.fields_cache["staff"] = staff
+    return kept
+
+
 def access_token_subject(raw_token: str) -> Subject | None:
     from oauth2_provider.models import AccessToken
 
     checksum = hashlib.sha256(raw_token.encode()).hexdigest()
-    cached = cache.get(machine_token_cache_key(checksum))
+    cached = cache.get(token_cache_key(checksum))
     if cached is not None and cached["expires"] > time.time():
-        return _machine_subject(cached)
+        if cached["kind"] == MACHINE:
+            return _machine_subject(cached)
+        return _cached_person_subject(cached, checksum)
     token = (
         # user__staff too: a staff member's department comes with the token (one query less).
         AccessToken.objects.select_related(
@@ -230,6 +265,7 @@ def access_token_subject(raw_token: str) -> Subject | None:
     scopes = frozenset(token.scope.split())
     application = token.application
     policy = getattr(application, "policy", None) if application else None
+    entry: dict[str, Any]
     if token.user is not None:
         # A person's token is valid here only when our own apps obtained it. A relying party's
         # SSO token serves its userinfo call and nothing else: accepting it would let any
@@ -239,22 +275,48 @@ def access_token_subject(raw_token: str) -> Subject | None:
         if not token.user.is_active:
             return None
         subject = _person_subject(token.user, mfa="mfa" in scopes, scopes=scopes)
-        subject.client_id = application.client_id
-        subject.extra["token"] = token
-        return subject
-    if application is None or policy is None or policy.kind != ClientKind.MACHINE:
-        return None
-    entry = {
-        "scopes": sorted(scopes),
-        "client_id": application.client_id,
-        "department_id": policy.department_id,
-        "rate_limit": policy.rate_limit_per_minute,
-        "expires": token.expires.timestamp(),
-    }
-    ttl = min(MACHINE_TOKEN_CACHE_SECONDS, int(entry["expires"] - time.time()))
+        entry = {
+            "kind": subject.kind,
+            "user": _cacheable_user(token.user),
+            "roles": sorted(subject.roles),
+            "department_id": subject.department_id,
+            "region_id": subject.region_id,
+            "scopes": sorted(scopes),
+            "client_id": application.client_id,
+        }
+        result = _cached_person_subject(entry, checksum)
+        result.user = token.user
+    else:
+        if application is None or policy is None or policy.kind != ClientKind.MACHINE:
+            return None
+        entry = {
+            "kind": MACHINE,
+            "scopes": sorted(scopes),
+            "client_id": application.client_id,
+            "department_id": policy.department_id,
+            "rate_limit": policy.rate_limit_per_minute,
+        }
+        result = _machine_subject(entry)
+    entry["expires"] = token.expires.timestamp()
+    ttl = min(TOKEN_CACHE_SECONDS, int(entry["expires"] - time.time()))
     if ttl > 0:
-        cache.set(machine_token_cache_key(checksum), entry, timeout=ttl)
-    return _machine_subject(entry)
+        cache.set(token_cache_key(checksum), entry, timeout=ttl)
+    return result
+
+
+def forget_tokens(checksums: Iterable[str]) -> None:
+    """Drop these tokens from the shared cache: the next request reads them again."""
+    keys = [token_cache_key(c) for c in checksums if c]
+    if keys:
+        cache.delete_many(keys)
+
+
+def forget_person_tokens(user_id: int) -> None:
+    """Drop every cached token of this person (their account, roles or post changed)."""
+    from oauth2_provider.models import AccessToken
+
+    tokens = AccessToken.objects.filter(user_id=user_id)
+    forget_tokens(tokens.values_list("token_checksum", flat=True))
 
 
 def header_text(request: HttpRequest, name: str, limit: int) -> str:

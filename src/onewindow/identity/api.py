@@ -157,9 +157,9 @@ def refresh(request: HttpRequest, payload: RefreshIn) -> TokenOut:
 )
 def logout(request: HttpRequest) -> Status[None]:
     subject = _subject(request)
-    token = subject.extra.get("token")
-    if token is not None:
-        services.token_revoke(access=token)
+    checksum = subject.extra.get("token_checksum")
+    if checksum:
+        services.token_revoke_by_checksum(checksum)
     audit_record(actor=subject.label, action="auth.logout", detail={"channel": "api"})
     return Status(204, None)
 

@@ -75,6 +75,9 @@ class HistoryValidator:
         keep = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[: self.count]
         PasswordHistory.objects.filter(user=user).exclude(pk__in=list(keep)).delete()
         User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now())
+        from onewindow.identity.access import forget_person_tokens
+
+        forget_person_tokens(user.pk)
 
     def get_help_text(self) -> str:
         return _("It must differ from your last %(n)d passwords.") % {"n": self.count}

@@ -1,5 +1,6 @@
-"""Keep role groups in step with the permissions after every migrate; drop a cached machine
-token the moment it is revoked or its client's policy changes."""
+"""Keep role groups in step with the permissions after every migrate; drop a cached token the
+moment it is revoked, its client's policy changes, or its person's account, roles or post
+change."""
 
 from __future__ import annotations
 
@@ -28,12 +29,9 @@ def _reset_failures(sender: Any, request: Any, user: Any, **kwargs: Any) -> None
 
 
 def _forget_tokens(checksums: list[str]) -> None:
-    from django.core.cache import cache
+    from onewindow.identity.access import forget_tokens
 
-    from onewindow.identity.access import machine_token_cache_key
-
-    if checksums:
-        cache.delete_many([machine_token_cache_key(c) for c in checksums])
+    forget_tokens(checksums)
 
 
 @receiver(post_delete, sender="oauth2_provider.AccessToken", dispatch_uid="identity_token_gone")
@@ -57,3 +55,23 @@ def _policy_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
             )
         )
     )
+
+
+@receiver(post_save, sender="identity.User", dispatch_uid="identity_user_saved")
+@receiver(post_delete, sender="identity.User", dispatch_uid="identity_user_gone")
+def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # Deactivated, renamed, password changed: a cached token carries the old account.
+    from onewindow.identity.access import forget_person_tokens
+
+    forget_person_tokens(instance.pk)
+
+
+@receiver(post_save, sender="identity.RoleAssignment", dispatch_uid="identity_role_saved")
+@receiver(post_delete, sender="identity.RoleAssignment", dispatch_uid="identity_role_gone")
+@receiver(post_save, sender="identity.StaffProfile", dispatch_uid="identity_staff_saved")
+@receiver(post_delete, sender="identity.StaffProfile", dispatch_uid="identity_staff_gone")
+def _post_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # A role granted or taken away, a move to another department or region.
+    from onewindow.identity.access import forget_person_tokens
+
+    forget_person_tokens(instance.user_id)

@@ -18,6 +18,7 @@ from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from onewindow.audit.services import SYSTEM_ACTOR, audit_record
 from onewindow.identity import crypto
+from onewindow.identity.access import forget_person_tokens
 from onewindow.identity.models import (
     ADMIN_ROLES,
     CONSOLE_ROLES,
@@ -79,6 +80,7 @@ def citizen_profile_set(
         profile.refresh_from_db()
     if not user.display_name:
         User.objects.filter(pk=user.pk).update(display_name=real_name)
+        forget_person_tokens(user.pk)
     return profile
 
 
@@ -273,6 +275,7 @@ def roles_set(*, user: User, roles: Iterable[str]) -> None:
     is_admin = any(role in CONSOLE_ROLES for role in roles)
     if user.is_staff != is_admin:
         User.objects.filter(pk=user.pk).update(is_staff=is_admin)
+        forget_person_tokens(user.pk)
         user.is_staff = is_admin
 
 
@@ -456,6 +459,13 @@ def token_refresh(*, refresh_raw: str) -> tuple[str, str, AccessToken] | None:
 
 
 @transaction.atomic
+def token_revoke_by_checksum(checksum: str) -> None:
+    """Revoke the access token with this SHA-256 checksum (and its refresh token), if any."""
+    access = AccessToken.objects.filter(token_checksum=checksum).first()
+    if access is not None:
+        token_revoke(access=access)
+
+
 def token_revoke(*, access: AccessToken) -> None:
     refresh = RefreshToken.objects.filter(access_token=access).first()
     if refresh is not None:
