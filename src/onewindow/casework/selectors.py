@@ -110,7 +110,7 @@ def current_steps(*, application: Application) -> list[WorkItem]:
         WorkItem.objects.filter(
             case_number=application.number,
             status__in=[WorkItemStatus.OPEN, WorkItemStatus.PAUSED],
-        ).select_related("department")
+        )  # the department's code and name come from org's cached map (department_label)
     )
 
 

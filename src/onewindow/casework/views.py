@@ -200,7 +200,11 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 def _steps(application: Application, today: dt.date) -> list[dict[str, Any]]:
     return [
-        {"item": item, "light": item.light(today)}
+        {
+            "item": item,
+            "light": item.light(today),
+            "department_name": department_label(item.department_id)[1],
+        }
         for item in selectors.current_steps(application=application)
     ]
 
