@@ -1,6 +1,7 @@
 """Where a submission's time goes: queries and Python CPU of POST /api/v1/applications/{id}/submit.
 
     .venv/bin/python bench/profile_submit.py [--requests 200] [--sql]
+    .venv/bin/python bench/profile_submit.py --requests 150 --compare-prepared 3
 
 A development aid beside bench/casework.py (which measures throughput): it creates a scratch
 PostgreSQL database (onewindow_profile_submit), seeds the demo city, prepares complete drafts
@@ -36,7 +37,16 @@ def main() -> int:
     parser.add_argument("--sql", action="store_true", help="print one request's statements")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--dump", help="write the cProfile stats to this file (for pstats)")
+    parser.add_argument(
+        "--compare-prepared",
+        type=int,
+        metavar="ROUNDS",
+        help="instead: alternate client-side binding and prepared statements (ADR 0015) for "
+        "ROUNDS rounds of --requests submissions each, and print the CPU of each",
+    )
     args = parser.parse_args()
+    if args.compare_prepared:
+        return compare_prepared(args)
 
     bench.scratch_install("profile", args.postgres, args.redis)
     import django
@@ -111,6 +121,68 @@ def main() -> int:
     stats.sort_stats("tottime").print_stats(args.top)
     if args.dump:
         stats.dump_stats(args.dump)
+    return 0
+
+
+def compare_prepared(args: argparse.Namespace) -> int:
+    """Python and PostgreSQL backend CPU per submission with the database OPTIONS of ADR 0015
+    on and off, alternating in one run on the same drafts (bundles included)."""
+    bench.scratch_install("profile", args.postgres, args.redis)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+
+    from onewindow import demo
+
+    n, rounds = args.requests, args.compare_prepared
+    drafts = iter(bench.prepare_drafts({"p": ("zhangsan", 2 * rounds * (n + 10) + 10)})["p"])
+    client = Client(HTTP_HOST="127.0.0.1")
+    response = client.post(
+        "/api/v1/auth/login",
+        {"username": "zhangsan", "password": demo.CITIZEN_PASSWORD},
+        content_type="application/json",
+    )
+    headers = {
+        "HTTP_AUTHORIZATION": f"Bearer {response.json()['access_token']}",
+        "HTTP_ACCEPT": "application/json",
+    }
+    options = dict(connection.settings_dict["OPTIONS"])
+    plain = {
+        k: v for k, v in options.items() if k not in ("server_side_binding", "prepare_threshold")
+    }
+    variants = {
+        "client-side binding": plain,
+        "prepared statements": {**plain, "server_side_binding": True, "prepare_threshold": 2},
+    }
+    totals = {name: [0.0, 0.0, 0] for name in variants}
+
+    def submit() -> None:
+        reply = client.post(f"/api/v1/applications/{next(drafts)}/submit", **headers)
+        if reply.status_code != 200:
+            raise SystemExit(f"submit failed: {reply.status_code} {reply.content[:400]!r}")
+
+    for _round in range(rounds):
+        for name, opts in variants.items():
+            connection.close()
+            connection.settings_dict["OPTIONS"] = opts
+            for _ in range(10):  # a new connection: its statements get prepared here
+                submit()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (backend,) = cursor.fetchone()
+            b0, c0 = bench.process_cpu(backend), time.process_time()
+            for _ in range(n):
+                submit()
+            totals[name][0] += time.process_time() - c0
+            totals[name][1] += bench.process_cpu(backend) - b0
+            totals[name][2] += n
+    for name, (python, backend_cpu, count) in totals.items():
+        print(
+            f"{name}: {python / count * 1000:.2f} ms Python, "
+            f"{backend_cpu / count * 1000:.2f} ms PostgreSQL backend per submission ({count})"
+        )
     return 0
 
 
