@@ -81,7 +81,10 @@ class Platform:
         return result.stdout
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the journeys live in one module, and playwright's sync API keeps an
+# asyncio loop running in this thread while it is open — later tests that call synchronous
+# wrappers of async code (pyHanko's sign/validate) would refuse to run.
+@pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
     if os.environ.get("ONEWINDOW_BROWSER_URL"):  # a development aid: a platform already running
         yield Platform(os.environ["ONEWINDOW_BROWSER_URL"], Path(), dict(os.environ))
@@ -144,7 +147,7 @@ def platform() -> Iterator[Platform]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
