@@ -22,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -62,23 +63,9 @@ def _neighbour_redis(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path=f"/{(int(number) + 15) % 16}"))
 
 
+@dataclass(frozen=True)
 class Platform:
-    def __init__(self, url: str, home: Path, env: dict[str, str]) -> None:
-        self.url = url
-        self.home = home
-        self.env = env
-
-    def manage(self, *args: str) -> str:
-        """Run a management command against the live platform's database."""
-        result = subprocess.run(
-            [sys.executable, "-m", "onewindow.cli", "manage", *args],
-            env=self.env,
-            check=True,
-            timeout=300,
-            capture_output=True,
-            text=True,
-        )
-        return result.stdout
+    url: str
 
 
 # Module scope, not session: the journeys live in one module, and playwright's sync API keeps an
@@ -87,7 +74,7 @@ class Platform:
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
     if os.environ.get("ONEWINDOW_BROWSER_URL"):  # a development aid: a platform already running
-        yield Platform(os.environ["ONEWINDOW_BROWSER_URL"], Path(), dict(os.environ))
+        yield Platform(os.environ["ONEWINDOW_BROWSER_URL"])
         return
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs it (apt-get install chromium)")
@@ -133,7 +120,7 @@ def platform() -> Iterator[Platform]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((home / "server.log").read_text(errors="replace"))
             time.sleep(0.3)
-        yield Platform(url, home, env)
+        yield Platform(url)
     finally:
         for process in (server, worker):
             if process.poll() is None:

@@ -28,19 +28,14 @@ def _reset_failures(sender: Any, request: Any, user: Any, **kwargs: Any) -> None
         reset_login_name_failures(username_from_request(request, None))
 
 
-def _forget_tokens(checksums: list[str]) -> None:
-    from onewindow.identity.access import forget_tokens
-
-    forget_tokens(checksums)
-
-
 @receiver(post_delete, sender="oauth2_provider.AccessToken", dispatch_uid="identity_token_gone")
 @receiver(post_save, sender="oauth2_provider.AccessToken", dispatch_uid="identity_token_saved")
 def _token_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     # Revoking deletes the row; a changed expiry or scope is a save. Either way the next
     # request reads the token again.
-    if instance.token_checksum:
-        _forget_tokens([instance.token_checksum])
+    from onewindow.identity.access import forget_tokens
+
+    forget_tokens([instance.token_checksum])
 
 
 @receiver(post_save, sender="identity.ClientPolicy", dispatch_uid="identity_policy_saved")
@@ -48,13 +43,10 @@ def _token_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
 def _policy_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     from oauth2_provider.models import AccessToken
 
-    _forget_tokens(
-        list(
-            AccessToken.objects.filter(application_id=instance.application_id).values_list(
-                "token_checksum", flat=True
-            )
-        )
-    )
+    from onewindow.identity.access import forget_tokens
+
+    tokens = AccessToken.objects.filter(application_id=instance.application_id)
+    forget_tokens(tokens.values_list("token_checksum", flat=True))
 
 
 @receiver(post_save, sender="identity.User", dispatch_uid="identity_user_saved")

@@ -466,6 +466,7 @@ def token_revoke_by_checksum(checksum: str) -> None:
         token_revoke(access=access)
 
 
+@transaction.atomic
 def token_revoke(*, access: AccessToken) -> None:
     refresh = RefreshToken.objects.filter(access_token=access).first()
     if refresh is not None:
