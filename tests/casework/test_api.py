@@ -209,3 +209,61 @@ def test_material_files_download_for_those_who_see_the_case_and_staff_reads_are_
     # The detail page links every listed file.
     page = citizen.get(f"/applications/{number}/").content.decode()
     assert f"/applications/{number}/materials/{second['id']}/" in page
+
+
+def test_the_submit_answer_is_what_reading_the_application_back_gives(demo_catalog):
+    # The API's submission builds its answer's steps and materials from what it wrote (no
+    # read-back): it must be exactly what a later read returns.
+    citizen = _client("zhangsan")
+    app_id = _draft(citizen)["id"]
+    for key, data, name in (
+        ("license_application", PDF, "申请书.pdf"),
+        ("layout_plan", PNG, "plan.png"),
+        ("safety_rules", ofd_bytes(), "rules.ofd"),
+    ):
+        assert _upload(citizen, app_id, key, data, name).status_code == 201
+    # Replaced once: only the current version is in the answer.
+    assert _upload(citizen, app_id, "layout_plan", JPEG, "plan.jpg").status_code == 201
+    submitted = citizen.post(f"/api/v1/applications/{app_id}/submit")
+    assert submitted.status_code == 200, submitted.content
+    answer = submitted.json()
+    assert answer == citizen.get(f"/api/v1/applications/{answer['number']}").json()
+    assert [s["step"] for s in answer["current_steps"]] == ["accept"]
+    assert [(m["material_key"], m["version"]) for m in answer["materials"]] == [
+        ("layout_plan", 2),
+        ("license_application", 1),
+        ("safety_rules", 1),
+    ]
+    # Submitting it again: refused, nothing changes.
+    again = citizen.post(f"/api/v1/applications/{app_id}/submit")
+    assert again.status_code == 409
+    assert again.json()["code"] == "APPLICATION_NOT_EDITABLE"
+    # Someone else cannot submit it (or learn that it exists).
+    assert _client("lisi").post(f"/api/v1/applications/{app_id}/submit").status_code == 404
+
+
+def test_current_steps_in_memory_sort_as_they_are_read(demo_catalog):
+    from onewindow.casework import selectors
+    from onewindow.casework.models import Application
+    from onewindow.workflow.models import WorkItem
+
+    citizen, clerk = _client("zhangsan"), _client("clerk")
+    app_id = _draft(citizen)["id"]
+    for key, data in (("license_application", PDF), ("layout_plan", PNG)):
+        assert _upload(citizen, app_id, key, data).status_code == 201
+    assert _upload(citizen, app_id, "safety_rules", ofd_bytes(), "r.ofd").status_code == 201
+    number = citizen.post(f"/api/v1/applications/{app_id}/submit").json()["number"]
+    task = clerk.get(f"/api/v1/tasks?number={number}").json()["items"][0]
+    clerk.post(
+        f"/api/v1/tasks/{task['id']}/actions",
+        {"action": "accept", "version": task["version"]},
+        content_type="application/json",
+    )
+    application = Application.objects.get(number=number)
+    read = selectors.current_steps(application=application)
+    assert len(read) == 2  # the parallel reviews
+    # The first, once without a due date, sorts last on both databases.
+    WorkItem.objects.filter(pk=read[0].pk).update(due_at=None)
+    read = selectors.current_steps(application=application)
+    assert read[-1].due_at is None
+    assert sorted(reversed(read), key=selectors.current_step_order) == read

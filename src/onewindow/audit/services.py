@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from onewindow.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry, Outcome
@@ -112,13 +112,23 @@ def audit_record(
         ),
     }
     # No savepoint: a failure here is a failure of the caller's whole change.
-    with transaction.atomic(savepoint=False):
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-        seq = head.seq + 1
-        digest = entry_hash(prev_hash=head.hash, seq=seq, **fields)
-        entry = AuditEntry.objects.create(seq=seq, prev_hash=head.hash, hash=digest, **fields)
-        AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=digest)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # One statement takes the head's row lock (creating the row on the first entry), moves
+        # its sequence on and reads the previous hash; the hash follows once computed.
+        cursor.execute(_HEAD_NEXT, [GENESIS_HASH])
+        seq, prev_hash = cursor.fetchone()
+        digest = entry_hash(prev_hash=prev_hash, seq=seq, **fields)
+        entry = AuditEntry.objects.create(seq=seq, prev_hash=prev_hash, hash=digest, **fields)
+        cursor.execute(_HEAD_HASH, [digest])
     return entry
+
+
+_HEAD = AuditChainHead._meta.db_table
+_HEAD_NEXT = (
+    f"INSERT INTO {_HEAD} (id, seq, hash) VALUES (1, 1, %s) "  # noqa: S608
+    f"ON CONFLICT (id) DO UPDATE SET seq = {_HEAD}.seq + 1 RETURNING seq, hash"
+)
+_HEAD_HASH = f"UPDATE {_HEAD} SET hash = %s WHERE id = 1"  # noqa: S608
 
 
 @dataclass(frozen=True)

@@ -199,8 +199,21 @@ def _material_out(row: MaterialFile) -> MaterialFileOut:
     return MaterialFileOut.model_validate(row, from_attributes=True)
 
 
-def application_out(application: Application, *, staff: bool) -> ApplicationOut:
+def application_out(
+    application: Application,
+    *,
+    staff: bool,
+    steps: list[WorkItem] | None = None,
+    materials: list[MaterialFile] | None = None,
+) -> ApplicationOut:
+    """The whole application; ``steps`` and ``materials``, when the caller has them exactly as
+    :func:`selectors.current_steps` and :func:`selectors.materials` would read them, spare
+    those reads."""
     today = services.today()
+    if steps is None:
+        steps = selectors.current_steps(application=application)
+    if materials is None:
+        materials = selectors.materials(application=application)
     events = selectors.timeline(application=application, staff=staff)
     # Asked for at most once, and always on the timeline: no query when it never happened.
     supplement = (
@@ -236,10 +249,8 @@ def application_out(application: Application, *, staff: bool) -> ApplicationOut:
         paused_on=application.paused_on,
         remaining_days=application.remaining_days,
         outcome_reason=application.outcome_reason,
-        current_steps=[
-            _step_out(i, today) for i in selectors.current_steps(application=application)
-        ],
-        materials=[_material_out(m) for m in selectors.materials(application=application)],
+        current_steps=[_step_out(i, today) for i in steps],
+        materials=[_material_out(m) for m in materials],
         supplement=supplement_out,
         timeline=[_timeline_out(e) for e in events],
         prefilled=application.prefilled,
@@ -407,10 +418,11 @@ def material_upload(
     summary="Submit (or return every correction at once)",
 )
 def application_submit(request: HttpRequest, public_id: str) -> ApplicationOut:
-    # The service re-reads the row under lock with what it needs.
-    subject, application = _mine(request, public_id, "handling", related=False)
-    application = services.application_submit(subject=subject, application=application)
-    return application_out(application, staff=subject.kind == STAFF)
+    subject = _subject(request)
+    done = services.application_submit_visible(subject=subject, public_id=public_id)
+    return application_out(
+        done.application, staff=subject.kind == STAFF, steps=done.steps, materials=done.materials
+    )
 
 
 @router.get(

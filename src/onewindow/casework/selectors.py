@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import FileResponse
 
 from onewindow.audit.services import audit_record
@@ -41,6 +41,13 @@ def bundle_number(application: Application) -> str | None:
     return application.number.rsplit("-", 1)[0]
 
 
+# What a service acting on a locked application reads with it (see services._locked_application).
+LOCKED_RELATED = ("service_item", "service_version", "department", "enterprise")
+# What submitting a plain draft reads with it: not the version (its form schema and guide text
+# are large, and the services keep what they need of a published version per process).
+SUBMIT_RELATED = ("service_item", "department", "enterprise")
+
+
 def _lookup(public_id: str) -> Q:
     try:
         return Q(ref=uuid.UUID(hex=public_id)) if len(public_id) == 32 else Q(number=public_id)
@@ -49,16 +56,25 @@ def _lookup(public_id: str) -> Q:
 
 
 def application_visible(
-    *, subject: Subject, public_id: str, purpose: str, related: bool = True
+    *,
+    subject: Subject,
+    public_id: str,
+    purpose: str,
+    related: bool = True,
+    for_update: bool = False,
 ) -> Application:
     """One application by number (or draft reference), if the subject may see it.
 
     Applicants see their own; staff see those of their department, those with a work item in
     their department (parallel steps elsewhere), and those they filed at a counter. With
     ``related=False`` only the row itself is read (for a service that re-reads it under lock).
+    ``for_update`` (inside a transaction) locks the row and reads what submitting a draft needs
+    with it (``SUBMIT_RELATED``), so a service may act on it without reading it again.
     """
     rows = Application.objects.filter(_lookup(public_id))
-    if related:
+    if for_update:
+        rows = rows.select_for_update(of=("self",)).select_related(*SUBMIT_RELATED)
+    elif related:
         rows = rows.select_related(
             "department", "service_version", "service_item", "applicant", "enterprise"
         )
@@ -109,9 +125,19 @@ def current_steps(*, application: Application) -> list[WorkItem]:
     return list(
         WorkItem.objects.filter(
             case_number=application.number,
-            status__in=[WorkItemStatus.OPEN, WorkItemStatus.PAUSED],
-        )  # the department's code and name come from org's cached map (department_label)
+            status__in=CURRENT_STEP_STATUSES,
+        ).order_by(F("due_at").asc(nulls_last=True), "id")
+        # the department's code and name come from org's cached map (department_label)
     )
+
+
+CURRENT_STEP_STATUSES = (WorkItemStatus.OPEN, WorkItemStatus.PAUSED)
+
+
+def current_step_order(item: WorkItem) -> tuple[bool, Any, int]:
+    """The order of :func:`current_steps` (earliest due first, no due date last, then id), for
+    a list already in memory."""
+    return (item.due_at is None, item.due_at or 0, item.pk)
 
 
 def materials(*, application: Application, history: bool = False) -> list[MaterialFile]:

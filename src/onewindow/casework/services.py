@@ -25,7 +25,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from onewindow.audit.services import audit_record
-from onewindow.casework import errors
+from onewindow.casework import errors, selectors
 from onewindow.casework.models import (
     OPEN_STATUSES,
     Application,
@@ -107,6 +107,13 @@ def _schema_for(version_id: int) -> FormSchema:
     raw = ServiceVersion.objects.values_list("form_schema", flat=True).get(pk=version_id)
     schema, _problems = parse_schema(raw)
     return schema
+
+
+@lru_cache(maxsize=512)
+def _handling_type(version_id: int) -> str:
+    # Published versions are immutable: read once per process, not joined on every submission.
+    found: str = ServiceVersion.objects.values_list("handling_type", flat=True).get(pk=version_id)
+    return found
 
 
 @lru_cache(maxsize=512)
@@ -619,8 +626,8 @@ def _process_for(application: Application) -> Any:
     key = application.service_item.key
     row = workflow.definition_latest(key)
     if row is None:
-        version = application.service_version
-        fallback = "instant" if version.handling_type == HandlingType.INSTANT else "standard"
+        instant = _handling_type(application.service_version_id) == HandlingType.INSTANT
+        fallback = "instant" if instant else "standard"
         row = workflow.definition_latest(fallback)
     if row is None:
         raise ApiError(errors.SERVICE_NOT_AVAILABLE)
@@ -631,9 +638,38 @@ def _locked_application(pk: int) -> Application:
     """The application row, locked, with what submission and its answer read."""
     return (
         Application.objects.select_for_update(of=("self",))
-        .select_related("service_item", "service_version", "department", "enterprise")
+        .select_related(*selectors.LOCKED_RELATED)
         .get(pk=pk)
     )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A submitted application and, when the submission knows them, its current steps and
+    current materials as they would be read back (None: read them)."""
+
+    application: Application
+    steps: list[WorkItem] | None = None
+    materials: list[MaterialFile] | None = None
+
+
+def application_submit_visible(*, subject: Subject, public_id: str) -> Submitted:
+    """Submit the application with this number or draft reference if the subject may see it
+    (the API's submit). A plain draft is found, checked and submitted under one lock, and the
+    answer's steps and materials are what the submission wrote: three reads fewer than
+    :func:`application_submit` and reading the answer back. Anything else (a bundle, a
+    correction, a part) takes :func:`application_submit`."""
+    with transaction.atomic():
+        locked = selectors.application_visible(
+            subject=subject, public_id=public_id, purpose="handling", for_update=True
+        )
+        if (
+            locked.parent_id is None
+            and locked.status == Status.DRAFT
+            and not locked.service_item.is_bundle
+        ):
+            return _submit_locked(subject, locked, today())
+    return Submitted(application_submit(subject=subject, application=locked))
 
 
 def application_submit(*, subject: Subject, application: Application) -> Application:
@@ -651,45 +687,57 @@ def application_submit(*, subject: Subject, application: Application) -> Applica
         bundles.precheck_or_raise(subject, application)
     with transaction.atomic():
         locked = _locked_application(application.pk)
-        if locked.status != Status.DRAFT:
-            raise ApiError(errors.APPLICATION_NOT_EDITABLE)
-        sources = license_sources(locked)
-        files = current_files(locked)
-        cleaned, problems = application_problems(locked, sources, files)
-        if problems:
-            raise ApiError(errors.APPLICATION_INCOMPLETE, details=problems)
-        if locked.service_item.is_bundle:
-            return bundles.submit(subject, locked, cleaned, sources, files, day)
-        definition = _process_for(locked)
-        locked.number = _next_number(locked.service_item, day)
-        locked.form_data = cleaned
-        locked.status = Status.SUBMITTED
-        locked.submitted_at = timezone.now()
-        locked.process_key = f"{definition.key}@{definition.version}"
-        locked.version += 1
-        # The number comes from the daily serial row locked above, so it cannot collide.
-        locked.save()
-        outcome = workflow.process_start(
-            case_number=locked.number,
-            definition_row=definition,
-            owner_department=locked.department,
-            service_name=locked.service_name,
-            variables=cleaned,
-            today=day,
-        )
-        used = _licenses_used(sources)
-        extra: dict[str, Any] = {"licenses": used} if used else {}
-        _timeline(locked, "submitted", counter=locked.channel == Channel.COUNTER, **extra)
-        _seal(locked, "submitted", files, used)
-        emit_many([_event("application.submitted", locked), *_item_events(outcome.created)])
-        audit_record(
-            actor=_actor(subject),
-            action="casework.submit",
-            object_type="casework.application",
-            object_id=locked.number,
-            object_repr=locked.service_name,
-        )
-    return locked
+        return _submit_locked(subject, locked, day).application
+
+
+def _submit_locked(subject: Subject, locked: Application, day: dt.date) -> Submitted:
+    """Submit a draft read under lock (in the caller's transaction)."""
+    from onewindow.casework import bundles
+
+    if locked.status != Status.DRAFT:
+        raise ApiError(errors.APPLICATION_NOT_EDITABLE)
+    sources = license_sources(locked)
+    current = selectors.materials(application=locked)
+    files = {m.material_key: (m.version, m.sm3) for m in current}
+    cleaned, problems = application_problems(locked, sources, files)
+    if problems:
+        raise ApiError(errors.APPLICATION_INCOMPLETE, details=problems)
+    if locked.service_item.is_bundle:
+        return Submitted(bundles.submit(subject, locked, cleaned, sources, files, day))
+    definition = _process_for(locked)
+    locked.number = _next_number(locked.service_item, day)
+    locked.form_data = cleaned
+    locked.status = Status.SUBMITTED
+    locked.submitted_at = timezone.now()
+    locked.process_key = f"{definition.key}@{definition.version}"
+    locked.version += 1
+    # The number comes from the daily serial row locked above, so it cannot collide.
+    locked.save()
+    outcome = workflow.process_start(
+        case_number=locked.number,
+        definition_row=definition,
+        owner_department=locked.department,
+        service_name=locked.service_name,
+        variables=cleaned,
+        today=day,
+    )
+    used = _licenses_used(sources)
+    extra: dict[str, Any] = {"licenses": used} if used else {}
+    _timeline(locked, "submitted", counter=locked.channel == Channel.COUNTER, **extra)
+    _seal(locked, "submitted", files, used)
+    emit_many([_event("application.submitted", locked), *_item_events(outcome.created)])
+    audit_record(
+        actor=_actor(subject),
+        action="casework.submit",
+        object_type="casework.application",
+        object_id=locked.number,
+        object_repr=locked.service_name,
+    )
+    steps = sorted(
+        (i for i in outcome.created if i.status in selectors.CURRENT_STEP_STATUSES),
+        key=selectors.current_step_order,
+    )
+    return Submitted(locked, steps=steps, materials=current)
 
 
 # --- the seal (签名存证) ----------------------------------------------------------------------
