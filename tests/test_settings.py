@@ -23,7 +23,8 @@ print(json.dumps({"debug": settings.DEBUG, "key": settings.SECRET_KEY,
                   "cache": settings.CACHES["default"]["BACKEND"],
                   "huey": settings.HUEY["huey_class"], "journal": journal,
                   "secure_cookie": settings.SESSION_COOKIE_SECURE,
-                  "hsts": settings.SECURE_HSTS_SECONDS}))
+                  "hsts": settings.SECURE_HSTS_SECONDS,
+                  "storage": settings.STORAGES["default"]}))
 """
 
 
@@ -52,6 +53,10 @@ def test_defaults_are_safe(tmp_path):
     assert values["huey"] == "huey.SqliteHuey"
     assert values["secure_cookie"] is False
     assert values["hsts"] == 0
+    assert values["storage"] == {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "var" / "media")},
+    }
 
 
 def test_secret_key_is_generated_once_private_and_reused(tmp_path):
@@ -80,3 +85,35 @@ def test_environment_overrides(tmp_path):
     assert values["huey"] == "huey.RedisHuey"
     assert values["secure_cookie"] is True
     assert values["hsts"] > 0
+
+
+def test_s3_bucket_makes_uploads_private_objects_without_signed_urls(tmp_path):
+    values = probe(
+        tmp_path,
+        ONEWINDOW_S3_BUCKET="onewindow-media",
+        ONEWINDOW_S3_ENDPOINT_URL="http://s3.internal:9000",
+        ONEWINDOW_S3_REGION="cn-north-1",
+        ONEWINDOW_S3_ADDRESSING_STYLE="path",
+        ONEWINDOW_S3_PREFIX="/city/",
+        ONEWINDOW_S3_ACCESS_KEY_ID="AKIAEXAMPLE",
+        ONEWINDOW_S3_SECRET_ACCESS_KEY="example-secret",
+    )
+    assert values["storage"] == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": "onewindow-media",
+            "location": "city",
+            "default_acl": "private",
+            "querystring_auth": False,
+            "file_overwrite": False,
+            "endpoint_url": "http://s3.internal:9000",
+            "region_name": "cn-north-1",
+            "addressing_style": "path",
+            "access_key": "AKIAEXAMPLE",
+            "secret_key": "example-secret",
+        },
+    }
+    # Without the credential variables boto3's own chain (AWS_* variables, roles) applies.
+    bare = probe(tmp_path, ONEWINDOW_S3_BUCKET="onewindow-media")["storage"]["OPTIONS"]
+    assert "access_key" not in bare
+    assert "endpoint_url" not in bare

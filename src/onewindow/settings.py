@@ -29,6 +29,9 @@
 | ONEWINDOW_MATERIAL_MAX_MB | 20: largest accepted upload                 |
 | ONEWINDOW_VIRUS_SCANNER   | empty: no scanner (files marked not_scanned); a dotted path to a |
 |                           | callable(bytes) -> bool (True = clean), e.g. a clamd client       |
+| ONEWINDOW_S3_BUCKET       | empty: uploads in var/media; set: an S3 bucket (django-storages), |
+|                           | with ONEWINDOW_S3_ENDPOINT_URL, _REGION, _ADDRESSING_STYLE, _PREFIX, |
+|                           | _ACCESS_KEY_ID, _SECRET_ACCESS_KEY (docs/operations.md, scale-out) |
 """
 
 from __future__ import annotations
@@ -82,7 +85,8 @@ def generated_secret(env_name: str, filename: str, make: Callable[[], str]) -> s
     return value
 
 
-def _new_rsa_key() -> str:
+def new_rsa_key() -> str:
+    """A new RSA 2048 private key, PEM (PKCS#8): the OIDC signing key when none is given."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -105,7 +109,7 @@ FIELD_ENCRYPTION_KEYS = generated_secret(
 LOOKUP_HASH_KEY = generated_secret(
     "ONEWINDOW_LOOKUP_KEY", "lookup_key", lambda: secrets.token_hex(32)
 )
-OIDC_RSA_PRIVATE_KEY = generated_secret("ONEWINDOW_OIDC_RSA_KEY", "oidc_rsa.pem", _new_rsa_key)
+OIDC_RSA_PRIVATE_KEY = generated_secret("ONEWINDOW_OIDC_RSA_KEY", "oidc_rsa.pem", new_rsa_key)
 DEBUG = env_bool("ONEWINDOW_DEBUG", False)
 # The public site root: e-license QR codes point at {PUBLIC_URL}/verify/<identifier>.
 PUBLIC_URL = os.environ.get("ONEWINDOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -393,11 +397,39 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from here after collectstatic
-STORAGES = {
-    "default": {
+# Uploaded materials and license PDFs: var/media on this host, or an S3-compatible bucket
+# shared by every app instance (scale-out, docs/operations.md). Either way they are personal
+# data, read only through the storage API by the platform's own views (never by a bucket URL).
+S3_BUCKET = os.environ.get("ONEWINDOW_S3_BUCKET", "").strip()
+_media: dict[str, Any]
+if S3_BUCKET:
+    _s3: dict[str, Any] = {
+        "bucket_name": S3_BUCKET,
+        "location": os.environ.get("ONEWINDOW_S3_PREFIX", "").strip().strip("/"),
+        "default_acl": "private",
+        # No signed URLs: .url() gives a plain address that a private object refuses, so no
+        # link anywhere can hand a file out around the platform's access checks.
+        "querystring_auth": False,
+        "file_overwrite": False,  # like the file system: a taken name gets a suffix
+    }
+    for _option, _variable in [
+        ("endpoint_url", "ONEWINDOW_S3_ENDPOINT_URL"),  # unset: AWS; else MinIO, Ceph, OSS ...
+        ("region_name", "ONEWINDOW_S3_REGION"),
+        ("addressing_style", "ONEWINDOW_S3_ADDRESSING_STYLE"),  # path | virtual | auto
+        # Unset: boto3's own chain (AWS_ACCESS_KEY_ID ..., instance roles).
+        ("access_key", "ONEWINDOW_S3_ACCESS_KEY_ID"),
+        ("secret_key", "ONEWINDOW_S3_SECRET_ACCESS_KEY"),
+    ]:
+        if os.environ.get(_variable, "").strip():
+            _s3[_option] = os.environ[_variable].strip()
+    _media = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3}
+else:
+    _media = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "media")},
-    },
+    }
+STORAGES = {
+    "default": _media,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True  # serve straight from the package when collectstatic has not run
