@@ -16,6 +16,8 @@ onewindow calendar import FILE                        load a year's holidays and
 onewindow workflow load FILE...                       load process definitions (YAML, validated)
 onewindow datahub import DATASET FILE [--dry-run]     load a CSV/XLSX file, every bad row reported
 onewindow datahub quality [DATASET] [--examples N]    the data quality report (exit 1 on defects)
+onewindow backup [--output FILE]                      database + stored files in one archive
+onewindow restore FILE [--force]                      verify an archive, then restore it
 onewindow manage ARGS...                              any Django management command
 """
 
@@ -294,6 +296,47 @@ def _datahub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    _setup_django()
+    from pathlib import Path
+
+    from onewindow.ops.backup import BackupError, backup_create, default_archive_name
+
+    try:
+        report = backup_create(output=Path(args.output) if args.output else default_archive_name())
+    except BackupError as exc:
+        print(f"onewindow: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written: {report.path} ({report.size:,} bytes): the {report.vendor} database "
+        f"({report.database_bytes:,} bytes) and {report.files} stored files "
+        f"({report.file_bytes:,} bytes); the keys and secrets are NOT in it"
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    _setup_django()
+    from pathlib import Path
+
+    from onewindow.ops.backup import BackupError, restore_archive
+
+    try:
+        report = restore_archive(path=Path(args.file), force=args.force)
+    except BackupError as exc:
+        print(f"onewindow: restore refused or failed: {exc}", file=sys.stderr)
+        return 1
+    left = (
+        f"; {report.left_alone} other stored files left as they were" if report.left_alone else ""
+    )
+    print(
+        f"restored the {report.vendor} database of {report.created_at} and {report.files} "
+        f"stored files ({report.replaced} replaced){left}. "
+        "Next: onewindow migrate, onewindow audit verify"
+    )
+    return 0
+
+
 def _manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -380,6 +423,20 @@ def build_parser() -> argparse.ArgumentParser:
     datahub.add_argument("--dry-run", action="store_true", help="import: check only")
     datahub.add_argument("--examples", type=int, default=5, help="quality: examples per check")
     datahub.set_defaults(func=_datahub)
+
+    backup = sub.add_parser("backup", help="write the database and every stored file to an archive")
+    backup.add_argument(
+        "--output",
+        help="archive path (.tar or .tar.gz); default onewindow-backup-<UTC time>.tar.gz",
+    )
+    backup.set_defaults(func=_backup)
+
+    restore = sub.add_parser("restore", help="verify a backup archive, then restore it")
+    restore.add_argument("file", help="an archive written by 'onewindow backup'")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database and storage that hold data"
+    )
+    restore.set_defaults(func=_restore)
 
     manage = sub.add_parser("manage", help="run any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
