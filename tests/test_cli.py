@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import re
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,12 +97,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_health_and_ready(home):
+@contextlib.contextmanager
+def _serving(home: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
+    """``onewindow serve`` on a free port until ``/readyz`` answers; then its port and, once
+    stopped, its output lines."""
     port = _free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ONEWINDOW_")}
     clean["ONEWINDOW_HOME"] = str(home)
-    command = [ONEWINDOW, "serve", "--port", str(port), "--workers", "1"]
+    command = [ONEWINDOW, "serve", "--port", str(port), "--workers", "1", *args]
     proc = subprocess.Popen(command, env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output: list[str] = []
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -112,16 +119,47 @@ def test_serve_answers_health_and_ready(home):
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.3)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-            assert r.headers["X-Request-ID"]
+        yield port, output
     finally:
         proc.terminate()
-        output = proc.communicate(timeout=20)[0].decode()
+        output.extend(proc.communicate(timeout=20)[0].decode().splitlines())
+
+
+def test_serve_answers_health_and_ready(home):
+    with _serving(home) as (port, output):
+        reply = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        assert reply.headers["X-Request-ID"]
+        reply.close()
     # One JSON log line per request, carrying its request id.
-    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in output if line.startswith("{")]
     requests = [line for line in lines if line.get("message") == "request"]
     assert any(line["path"] == "/readyz" and line["status"] == 200 for line in requests)
     assert all(line["request_id"] for line in requests)
+
+
+def test_idle_keep_alive_connections_do_not_starve_new_requests(home):
+    """Browsers and balancers keep connections open between requests. With two Python threads,
+    eight idle keep-alive connections must not stop a ninth client from being answered (granian's
+    backpressure counts connections, so it must not be set to the thread count)."""
+    with _serving(home, "--threads", "2") as (port, _):
+        idle = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(8)]
+        try:
+            for connection in idle:
+                connection.request("GET", "/healthz")
+                reply = connection.getresponse()
+                reply.read()
+                assert reply.status == 200
+                assert reply.getheader("connection", "").lower() != "close"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+                assert r.status == 200
+            for connection in idle:  # and the idle ones are still served
+                connection.request("GET", "/healthz")
+                reply = connection.getresponse()
+                reply.read()
+                assert reply.status == 200
+        finally:
+            for connection in idle:
+                connection.close()
 
 
 def test_worker_starts_with_the_audit_schedule_and_stops_on_sigterm(home):

@@ -63,7 +63,9 @@ def _serve(args: argparse.Namespace) -> int:
         interface=Interfaces.WSGI,
         workers=args.workers,
         blocking_threads=args.threads,
-        backpressure=args.threads,  # queue in Rust, not as idle Python threads
+        # granian's backpressure counts open connections, not requests in flight: idle
+        # keep-alive connections (browsers, balancers) hold it. Its default (backlog / workers)
+        # stays; requests beyond the threads wait in granian's queue, not in Python.
         websockets=False,
         respawn_failed_workers=True,
         log_access=False,  # the request middleware logs each request as JSON
