@@ -1,7 +1,14 @@
--- wrk script: each request picks a random path from the file named by WRK_PATHS, and the
--- summary is printed as one JSON line (requests/s, p50/p95/p99 in ms, errors).
+-- wrk script: each request picks a random path from the file named by WRK_PATHS (with the
+-- bearer token WRK_TOKEN when it is set), and the summary is printed as one JSON line
+-- (requests/s, p50/p95/p99 in ms, errors: statuses >= 400 count as errors).
 local paths = {}
 local file = os.getenv("WRK_PATHS")
+local token = os.getenv("WRK_TOKEN") or ""
+local headers = {}
+if #token > 0 then
+  headers["Authorization"] = "Bearer " .. token
+  headers["Accept"] = "application/json"
+end
 
 init = function(args)
   for line in io.lines(file) do
@@ -11,7 +18,7 @@ init = function(args)
 end
 
 request = function()
-  return wrk.format("GET", paths[math.random(#paths)])
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 
 done = function(summary, latency, requests)
