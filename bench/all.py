@@ -568,15 +568,9 @@ def main() -> int:
         f"stopped); duplicate numbers {check['duplicate_numbers']}, daily serials with a gap "
         f"{check['serial_prefixes_with_gaps']}.",
     ]
-    table = "\n".join(lines)
-    print(table)
-    if args.write:
-        common.write_doc_section(MARK_START, MARK_END, "The whole platform (issue 10)", table)
-    if args.keep:
-        common.log(f"kept {home} and database {name}")
-    else:
-        common.drop_scratch(args.postgres, args.redis, home)
-    return 0 if check_ok else 1
+    return common.finish(
+        lines, args, (MARK_START, MARK_END, "The whole platform (issue 10)"), scratch, check_ok
+    )
 
 
 if __name__ == "__main__":

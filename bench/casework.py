@@ -223,6 +223,23 @@ def drop_scratch(postgres: str, redis_url: str, home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
 
 
+def finish(
+    lines: list[str], args: Any, marks: tuple[str, str, str], scratch: Scratch, ok: bool
+) -> int:
+    """The end of every bench: print the table, put it between its ``marks`` (start, end,
+    heading) in docs/performance.md with --write, keep (--keep) or drop the scratch
+    installation; the exit code says whether the bench's checks held."""
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        write_doc_section(*marks, table)
+    if args.keep:
+        log(f"kept {scratch.home} and database {scratch.name}")
+    else:
+        drop_scratch(args.postgres, args.redis, scratch.home)
+    return 0 if ok else 1
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -1355,8 +1372,6 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database and the home")
     args = parser.parse_args()
     binary = ensure_wrk()
-    import psycopg
-    import redis
 
     scratch = scratch_install("bench-casework", args.postgres, args.redis)
     home, env, name = scratch.home, scratch.env, scratch.name
@@ -1563,27 +1578,7 @@ def main() -> int:
         + ", ".join(f"{k} {v:,}" for k, v in load["statuses"].items())
         + ".",
     ]
-    table = "\n".join(lines)
-    print(table)
-    if args.write:
-        doc = ROOT / "docs" / "performance.md"
-        text = doc.read_text("utf-8") if doc.exists() else "# Performance\n"
-        section = f"{MARK_START}\n{table}\n{MARK_END}"
-        if MARK_START in text:
-            head, rest = text.split(MARK_START, 1)
-            text = head + section + rest.split(MARK_END, 1)[1]
-        else:
-            text = text.rstrip() + "\n\n## Casework\n\n" + section + "\n"
-        doc.write_text(text, "utf-8")
-        log(f"wrote {doc}")
-    if args.keep:
-        log(f"kept {home} and database {name}")
-    else:
-        with psycopg.connect(admin_url(args.postgres), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        redis.Redis.from_url(args.redis).flushdb()
-        shutil.rmtree(home, ignore_errors=True)
-    return 0 if check["ok"] else 1
+    return finish(lines, args, (MARK_START, MARK_END, "Casework"), scratch, check["ok"])
 
 
 if __name__ == "__main__":

@@ -374,15 +374,9 @@ def main() -> int:
         f"({allowed - answered} more: requests in flight when wrk hung up, which the server "
         f"completed) and {sum(v for k, v in logged.items() if k != 'allowed')} others.",
     ]
-    table = "\n".join(lines)
-    print(table)
-    if args.write:
-        common.write_doc_section(MARK_START, MARK_END, "Data hub (issue 6)", table)
-    if args.keep:
-        common.log(f"kept {home} and database {name}")
-    else:
-        common.drop_scratch(args.postgres, args.redis, home)
-    return 0 if check_ok else 1
+    return common.finish(
+        lines, args, (MARK_START, MARK_END, "Data hub (issue 6)"), scratch, check_ok
+    )
 
 
 if __name__ == "__main__":

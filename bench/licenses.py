@@ -632,15 +632,9 @@ def main() -> int:
         f"{checks['pdf']['answered_valid']:,} answered valid, {checks['pdf']['failed']} failed, "
         f"{checks['pdf']['rows_valid']:,} rows valid, {checks['pdf']['rows_invalid']} not valid.",
     ]
-    table = "\n".join(lines)
-    print(table)
-    if args.write:
-        common.write_doc_section(MARK_START, MARK_END, "E-licenses (issue 7)", table)
-    if args.keep:
-        common.log(f"kept {home} and database {name}")
-    else:
-        common.drop_scratch(args.postgres, args.redis, home)
-    return 0 if check_ok else 1
+    return common.finish(
+        lines, args, (MARK_START, MARK_END, "E-licenses (issue 7)"), scratch, check_ok
+    )
 
 
 if __name__ == "__main__":
