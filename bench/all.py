@@ -5,10 +5,13 @@ holding 10,000,000 persons, 1,000,000 applications (about 3,000,000 work items) 
     .venv/bin/python bench/all.py                        # full size (about 40 minutes)
     .venv/bin/python bench/all.py --scale 0.01           # a hundredth, to try it out
     .venv/bin/python bench/all.py --write                # update docs/performance.md
+    .venv/bin/python bench/all.py --sqlite --write       # the same served from SQLite
 
 PostgreSQL on 127.0.0.1:5432 and Redis are required (``--postgres URL``, ``--redis URL``): the
-loaders write with PostgreSQL's COPY and ``generate_series`` (see "SQLite" in
-docs/performance.md). It installs wrk (Debian package) and locust (the ``bench`` extra) when
+loaders write with PostgreSQL's COPY and ``generate_series``. With ``--sqlite`` the platform is
+served from SQLite without Redis (the single-host default) with a tenth of the data: loaded
+into PostgreSQL the same way, then copied table by table into the SQLite file of the same home
+(same keys, same stored files). It installs wrk (Debian package) and locust (the ``bench`` extra) when
 they are missing, then:
 
 1. creates a scratch database, migrates it and seeds the demo city (``scratch_install``);
@@ -66,6 +69,7 @@ LOCUSTFILE = ROOT / "bench" / "locustfile.py"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/onewindow_bench_all"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"  # licenses 12, casework 13, datahub 14, tests 15
 MARK_START, MARK_END = "<!-- bench:all -->", "<!-- /bench:all -->"
+MARK_START_SQLITE, MARK_END_SQLITE = "<!-- bench:all-sqlite -->", "<!-- /bench:all-sqlite -->"
 PURPOSE = "%E6%80%A7%E8%83%BD%E6%B5%8B%E8%AF%95"  # 性能测试, percent-encoded as the API asks
 TARGETS = """\
 Targets (issue 10): application status >= 0.25x /healthz; >= 200 submissions/s; inbox p95 <=
@@ -145,6 +149,135 @@ def sample_numbers(url: str, username: str, limit: int) -> list[str]:
     return [number for (number,) in rows]
 
 
+JSON_TYPES = {114, 3802}  # json, jsonb
+
+
+def copy_to_sqlite(postgres: str, env: dict[str, str]) -> dict[str, Any]:
+    """The SQLite variant's data: migrate a fresh SQLite file in the same home (same keys, same
+    stored files), then copy every table's rows from the loaded PostgreSQL database into it,
+    replacing what the migrations seeded (content types, permissions ...; never
+    django_migrations). Values are adapted as Django's SQLite backend stores them: datetimes
+    in UTC without zone, UUIDs as 32 hex digits, JSON as text. Columns PostgreSQL alone has
+    (the catalog's generated tsvector) are left out; the SQLite search index fills itself from
+    the catalog's search entries through its triggers."""
+    import sqlite3
+    import uuid as uuid_module
+
+    import psycopg
+
+    t0 = time.monotonic()
+    sqlite_env = {k: v for k, v in env.items() if k not in ("ONEWINDOW_DATABASE_URL",)}
+    sqlite_env.pop("ONEWINDOW_REDIS_URL", None)  # SQLite mode: no other service
+    path = Path(env["ONEWINDOW_HOME"]) / "var" / "onewindow.sqlite3"
+    path.unlink(missing_ok=True)
+    common.run(sqlite_env, "migrate", "--verbosity", "0")
+    target = sqlite3.connect(path)
+    target.execute("PRAGMA foreign_keys = OFF")
+    target.execute("PRAGMA journal_mode = WAL")
+    target.execute("PRAGMA synchronous = OFF")
+    sqlite_tables = {
+        name for (name,) in target.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    rows_copied = 0
+
+    def adapt(value: Any, json_column: bool) -> Any:
+        if json_column:
+            return None if value is None else json.dumps(value, ensure_ascii=False)
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value.isoformat(" ")
+        if isinstance(value, dt.date | dt.time):
+            return value.isoformat()
+        if isinstance(value, uuid_module.UUID):
+            return value.hex
+        if isinstance(value, memoryview):
+            return bytes(value)
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False)
+        if hasattr(value, "as_tuple"):  # Decimal
+            return str(value)
+        return value
+
+    with psycopg.connect(postgres) as source:
+        tables = [
+            name
+            for (name,) in source.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            )
+        ]
+        for table in tables:
+            if table == "django_migrations" or table not in sqlite_tables:
+                continue
+            mine = [row[1] for row in target.execute(f'PRAGMA table_info("{table}")')]
+            with source.cursor(name=f"copy_{table}") as cursor:
+                cursor.itersize = 20_000
+                cursor.execute(f'SELECT * FROM "{table}"')
+                columns = [d.name for d in cursor.description or []]
+                kinds = [d.type_code in JSON_TYPES for d in cursor.description or []]
+                keep = [i for i, c in enumerate(columns) if c in mine]
+                names = ", ".join(f'"{columns[i]}"' for i in keep)
+                marks = ", ".join("?" for _ in keep)
+                target.execute(f'DELETE FROM "{table}"')
+                insert = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+                while True:
+                    batch = cursor.fetchmany(20_000)
+                    if not batch:
+                        break
+                    target.executemany(
+                        insert, [[adapt(row[i], kinds[i]) for i in keep] for row in batch]
+                    )
+                    rows_copied += len(batch)
+            target.commit()
+    target.execute("ANALYZE")
+    target.commit()
+    target.close()
+    return {"env": sqlite_env, "path": path, "rows": rows_copied, "seconds": time.monotonic() - t0}
+
+
+def verify_sqlite(path: Path, drafts: list[str], ok_numbers: list[str], today: dt.date) -> dict:
+    """bench/casework.py's ``verify`` on the SQLite file: the drafts numbered, those answered,
+    duplicate numbers and gaps in today's daily serials."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TEMP TABLE drafts (ref TEXT PRIMARY KEY)")
+        conn.executemany("INSERT INTO drafts VALUES (?)", [(d,) for d in drafts])
+        conn.execute("CREATE TEMP TABLE answered (number TEXT)")
+        conn.executemany("INSERT INTO answered VALUES (?)", [(n,) for n in ok_numbers])
+
+        def one(sql: str, params: tuple[Any, ...] = ()) -> int:
+            return int(conn.execute(sql, params).fetchone()[0])
+
+        numbered = one(
+            "SELECT count(*) FROM casework_application WHERE ref IN (SELECT ref FROM drafts) "
+            "AND number IS NOT NULL"
+        )
+        answered = one(
+            "SELECT count(*) FROM casework_application WHERE ref IN (SELECT ref FROM drafts) "
+            "AND number IN (SELECT number FROM answered)"
+        )
+        duplicates = one(
+            "SELECT count(*) FROM (SELECT number FROM casework_application "
+            "WHERE number IS NOT NULL GROUP BY number HAVING count(*) > 1)"
+        )
+        gaps = one(
+            "SELECT count(*) FROM casework_dailyserial s WHERE s.day = ? AND s.last <> ("
+            "SELECT count(*) FROM casework_application a "
+            "WHERE a.number LIKE s.prefix || strftime('%Y%m%d', s.day) || '_____')",
+            (today.isoformat(),),
+        )
+    return {
+        "successful_responses": len(ok_numbers),
+        "distinct_numbers_in_responses": len(set(ok_numbers)),
+        "responses_found_in_database": answered,
+        "drafts_numbered": numbered,
+        "numbered_after_wrk_hung_up": numbered - answered,
+        "duplicate_numbers": duplicates,
+        "serial_prefixes_with_gaps": gaps,
+    }
+
+
 def ratio(value: float, ceiling: float) -> str:
     return f"{value / ceiling:.3f}x" if ceiling else "-"
 
@@ -154,6 +287,12 @@ def main() -> int:
     parser.add_argument("--postgres", default=DEFAULT_URL, help="URL of a scratch database")
     parser.add_argument("--redis", default=DEFAULT_REDIS, help="URL of a scratch Redis database")
     parser.add_argument("--scale", type=float, default=1.0, help="1 = the full data set")
+    parser.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="serve from SQLite (no Redis): a tenth of the data, loaded into the scratch "
+        "PostgreSQL database by the same loaders, then copied into the SQLite file",
+    )
     parser.add_argument("--persons", type=int, default=10_000_000)
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--items", type=int, default=10_000, help="catalog items")
@@ -170,9 +309,10 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
     parser.add_argument("--keep", action="store_true", help="keep the database and the home")
     args = parser.parse_args()
-    persons = max(20_000, int(args.persons * args.scale))
-    applications = max(10_000, int(args.applications * args.scale))
-    items = max(100, int(args.items * args.scale))
+    scale = args.scale / 10 if args.sqlite else args.scale
+    persons = max(20_000, int(args.persons * scale))
+    applications = max(10_000, int(args.applications * scale))
+    items = max(100, int(args.items * scale))
     binary = common.ensure_wrk()
     locust = ensure_locust()
 
@@ -305,11 +445,27 @@ def main() -> int:
         "utf-8",
     )
 
+    serve_env, database = (
+        env,
+        (
+            f"PostgreSQL {scratch.pg_version.split()[0]} (shared_buffers {scratch.shared_buffers}) "
+            "and Redis on the same machine"
+        ),
+    )
+    sqlite_path: Path | None = None
+    if args.sqlite:
+        common.log("== copying every table into SQLite")
+        copied = copy_to_sqlite(args.postgres, env)
+        loading["copy to SQLite"] = copied["seconds"]
+        serve_env, sqlite_path = copied["env"], copied["path"]
+        database = f"SQLite (WAL; {copied['rows']:,} rows copied, no Redis)"
+        common.log(f"   {copied['rows']:,} rows in {copied['seconds']:.0f} s")
+
     port = common.free_port()
     workers = os.cpu_count() or 1
     server = subprocess.Popen(
         [common.ONEWINDOW, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
+        env=serve_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -458,7 +614,10 @@ def main() -> int:
     ]
     in_flight = c + 2
     all_drafts = [i for ids in pools.values() for i in ids]
-    check = common.verify(args.postgres, all_drafts, ok_numbers, today)
+    if sqlite_path is not None:
+        check = verify_sqlite(sqlite_path, all_drafts, ok_numbers, today)
+    else:
+        check = common.verify(args.postgres, all_drafts, ok_numbers, today)
     check_ok = (
         check["distinct_numbers_in_responses"]
         == check["successful_responses"]
@@ -474,17 +633,24 @@ def main() -> int:
     first_rss, last_rss = memory[0][1], memory[-1][1]
     growth = (last_rss - first_rss) / first_rss if first_rss else 0.0
     lines = [
-        "`.venv/bin/python bench/all.py --write` (PostgreSQL and Redis required; `--scale 0.01` "
-        "for a quick try) loads one installation with everything and measures every endpoint "
-        "with wrk against granian (workers = cores, Redis cache), then user journeys with "
-        "locust. The loaders are bench/casework.py (applications), bench/datahub.py (persons), "
+        f"`.venv/bin/python bench/all.py{' --sqlite' if args.sqlite else ''} --write` "
+        "(PostgreSQL and Redis required; `--scale 0.01` for a quick try) loads one installation "
+        "with everything and measures every endpoint with wrk against granian (workers = "
+        "cores), then user journeys with locust."
+        + (
+            " SQLite: a tenth of the data, loaded into PostgreSQL by the same loaders and copied "
+            "table by table into the SQLite file (no Redis: local caches, sessions in the "
+            "database)."
+            if args.sqlite
+            else ""
+        )
+        + " The loaders are bench/casework.py (applications), bench/datahub.py (persons), "
         "bench/licenses.py (e-licenses) and bench/catalog.py (catalog); their own sections below "
         "say how the rows are made.",
         "",
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores "
-        f"({platform.machine()}), PostgreSQL {scratch.pg_version.split()[0]} (shared_buffers "
-        f"{scratch.shared_buffers}) and Redis on the same machine, granian with {workers} "
-        f"workers, wrk for {args.seconds} s per row. Loaded: {people['total']:,} persons, "
+        f"({platform.machine()}), {database}, granian with {workers} workers, wrk for "
+        f"{args.seconds} s per row. Loaded: {people['total']:,} persons, "
         f"{load['applications']:,} applications ({load['work_items']:,} work items, "
         f"{load['timeline']:,} timeline lines), {len(keys):,} catalog items, {len(issued)} "
         "e-licenses, in "
@@ -496,6 +662,10 @@ def main() -> int:
         "| server CPU ms/req | PostgreSQL CPU ms/req |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def pg_cpu(r: dict[str, Any]) -> str:
+        return "-" if args.sqlite else f"{r['pg_cpu_ms']:.1f}"
+
     for label, connections, r in rows:
         errors = r["errors"] + r.get("failed", 0)
         lines.append(
@@ -504,7 +674,7 @@ def main() -> int:
             f"{r['p95_ms']:.1f} ({ratio(r['p95_ms'], ceiling['p95_ms'])}) | "
             f"{r['p99_ms']:.1f} ({ratio(r['p99_ms'], ceiling['p99_ms'])}) | "
             f"{errors}{' (drafts ran out)' if r.get('exhausted') else ''} | "
-            f"{r['server_cpu_ms']:.1f} | {r['pg_cpu_ms']:.1f} |"
+            f"{r['server_cpu_ms']:.1f} | {pg_cpu(r)} |"
         )
     lines += [
         "",
@@ -523,7 +693,7 @@ def main() -> int:
             f"({ratio(j['p50_ms'], ceiling['p50_ms'])}) | {j['p95_ms']:.0f} | "
             f"{j['p99_ms']:.0f} ({ratio(j['p99_ms'], ceiling['p99_ms'])}) |"
         )
-    if total and journey_cpu:
+    if total and journey_cpu and not args.sqlite:  # sizing is for the PostgreSQL deployment
         per_user = total["rps"] / args.users
         rate = per_user * 1000
         app_cores = rate * journey_cpu["server_cpu_ms"] / 1000
@@ -568,9 +738,12 @@ def main() -> int:
         f"stopped); duplicate numbers {check['duplicate_numbers']}, daily serials with a gap "
         f"{check['serial_prefixes_with_gaps']}.",
     ]
-    return common.finish(
-        lines, args, (MARK_START, MARK_END, "The whole platform (issue 10)"), scratch, check_ok
+    marks = (
+        (MARK_START_SQLITE, MARK_END_SQLITE, "The whole platform on SQLite (issue 10)")
+        if args.sqlite
+        else (MARK_START, MARK_END, "The whole platform (issue 10)")
     )
+    return common.finish(lines, args, marks, scratch, check_ok)
 
 
 if __name__ == "__main__":
