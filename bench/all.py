@@ -715,6 +715,12 @@ def main() -> int:
     def verdict(ok: bool) -> str:
         return "met" if ok else "missed"
 
+    memory_verdict = (
+        verdict(growth < 0.10)
+        if memory[-1][0] >= 100_000
+        else f"not shown: fewer than 100,000 requests (--soak {args.soak:,})"
+    )
+
     lines += [
         "",
         TARGETS,
@@ -728,7 +734,7 @@ def main() -> int:
         f"({verdict(search_one['p95_ms'] <= 20)})",
         f"- worker memory: {first_rss / 1024:.0f} MiB after the warm-up, "
         f"{last_rss / 1024:.0f} MiB after {memory[-1][0]:,} more requests ({growth:+.1%}; "
-        f"{verdict(growth < 0.10 and memory[-1][0] >= 100_000)}); along the way: "
+        f"{memory_verdict}); along the way: "
         + ", ".join(f"{n // 1000:,}k {kib / 1024:.0f}" for n, kib in memory[1:])
         + " MiB",
         "",
