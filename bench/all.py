@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import decimal
 import json
 import os
 import platform
@@ -166,8 +167,10 @@ def copy_to_sqlite(postgres: str, env: dict[str, str]) -> dict[str, Any]:
     import psycopg
 
     t0 = time.monotonic()
-    sqlite_env = {k: v for k, v in env.items() if k not in ("ONEWINDOW_DATABASE_URL",)}
-    sqlite_env.pop("ONEWINDOW_REDIS_URL", None)  # SQLite mode: no other service
+    # SQLite mode: the default database in the home, and no other service (no Redis)
+    sqlite_env = {
+        k: v for k, v in env.items() if k not in ("ONEWINDOW_DATABASE_URL", "ONEWINDOW_REDIS_URL")
+    }
     path = Path(env["ONEWINDOW_HOME"]) / "var" / "onewindow.sqlite3"
     path.unlink(missing_ok=True)
     common.run(sqlite_env, "migrate", "--verbosity", "0")
@@ -193,9 +196,7 @@ def copy_to_sqlite(postgres: str, env: dict[str, str]) -> dict[str, Any]:
             return value.hex
         if isinstance(value, memoryview):
             return bytes(value)
-        if isinstance(value, dict | list):
-            return json.dumps(value, ensure_ascii=False)
-        if hasattr(value, "as_tuple"):  # Decimal
+        if isinstance(value, decimal.Decimal):
             return str(value)
         return value
 
@@ -461,16 +462,8 @@ def main() -> int:
         database = f"SQLite (WAL; {copied['rows']:,} rows copied, no Redis)"
         common.log(f"   {copied['rows']:,} rows in {copied['seconds']:.0f} s")
 
-    port = common.free_port()
     workers = os.cpu_count() or 1
-    server = subprocess.Popen(
-        [common.ONEWINDOW, "serve", "--port", str(port), "--workers", str(workers)],
-        env=serve_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = common.start_server(serve_env, workers)
     rows: list[tuple[str, int, dict[str, Any]]] = []
     memory: list[tuple[int, int]] = []  # (requests answered since the warm-up, worker RSS KiB)
     served = 0
@@ -479,12 +472,6 @@ def main() -> int:
     journey_cpu: dict[str, float] = {}
     total: dict[str, Any] | None = None
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
         citizen = common.login(base, "zhangsan", demo.CITIZEN_PASSWORD)
 
         def paths_env(label: str, token: str = "") -> dict[str, str]:
@@ -606,8 +593,7 @@ def main() -> int:
         if total:
             journey_cpu = meter.stop(total["requests"])
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        common.stop_server(server)
 
     ok_numbers = [
         line for path in sorted(work.glob("*/ok*.txt")) for line in path.read_text().split()

@@ -240,6 +240,33 @@ def finish(
     return 0 if ok else 1
 
 
+def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """``onewindow serve`` (granian, ``workers`` processes) on a free port of 127.0.0.1, in its
+    own process group, once ``/readyz`` answers: the process and its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [ONEWINDOW, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(base + "/readyz", timeout=2).read()
+            return server, base
+        except OSError:
+            time.sleep(0.5)
+    stop_server(server)
+    sys.exit("the server did not become ready in 120 s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, 15)
+    server.wait(timeout=30)
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -1407,25 +1434,11 @@ def main() -> int:
     market_inbox = inbox_facts(args.postgres, "market", "reviewer", today)
     log(f"   open work items by department and role: {clerk_inbox['top']}")
 
-    port = free_port()
     workers = os.cpu_count() or 1
-    server = subprocess.Popen(
-        [ONEWINDOW, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(env, workers)
     results: list[tuple[str, int, dict[str, Any]]] = []
     work = home / "wrk"
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
         from onewindow import demo
 
         staff_password = demo.STAFF_PASSWORD
@@ -1508,8 +1521,7 @@ def main() -> int:
         )
         measure(submit_label, SUBMIT_LUA, pool_env("single", [("wangwu", "single")]), 1, threads=1)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        stop_server(server)
 
     ok_numbers = [
         line for path in sorted(work.glob("*/ok*.txt")) for line in path.read_text().split()

@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -275,16 +274,8 @@ def main() -> int:
         f"ANALYZE {load['index_seconds']:.0f} s"
     )
 
-    port = common.free_port()
     workers = os.cpu_count() or 1
-    server = subprocess.Popen(
-        [common.ONEWINDOW, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = common.start_server(env, workers)
     work = home / "wrk"
     work.mkdir()
     (work / "healthz.txt").write_text("/healthz\n")
@@ -295,12 +286,6 @@ def main() -> int:
     )
     results: list[tuple[str, int, dict[str, Any]]] = []
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
         meter = common.CpuMeter(server.pid, name)
         warm = common.wrk(
             binary,
@@ -330,8 +315,7 @@ def main() -> int:
         measure(label, LOOKUP_LUA, "lookups.txt", args.connections)
         measure(label, LOOKUP_LUA, "lookups.txt", 1)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        common.stop_server(server)
 
     logged = logged_reads(args.postgres)
     answered = warm["requests"] + sum(r["requests"] for lb, _c, r in results if lb != "/healthz")

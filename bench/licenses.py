@@ -40,11 +40,9 @@ import multiprocessing
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 import traceback
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -448,15 +446,7 @@ def main() -> int:
     finally:
         pool.join()
 
-    port = common.free_port()
-    server = subprocess.Popen(
-        [common.ONEWINDOW, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = common.start_server(env, workers)
     work = home / "wrk"
     work.mkdir()
     (work / "healthz.txt").write_text("/healthz\n")
@@ -464,12 +454,6 @@ def main() -> int:
     before = verification_counts(args.postgres)
     warm: list[dict[str, Any]] = []
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
         licenses_env = {"WRK_LICENSES": str(work / "licenses.txt")}
         common.wrk(
             binary,
@@ -513,8 +497,7 @@ def main() -> int:
         measure(pdf_label, VERIFY_LUA, pdf_env, args.connections)
         measure(pdf_label, VERIFY_LUA, pdf_env, 1)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        common.stop_server(server)
 
     # --- checks
     facts = license_facts(args.postgres)
