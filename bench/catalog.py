@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,9 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import casework as common
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -94,12 +96,6 @@ def generated_catalog(total: int) -> dict:
         n += 1
     demo["items"] = items
     return demo
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(env: dict[str, str], *args: str) -> None:
@@ -172,23 +168,9 @@ def main() -> int:
     import_seconds = time.monotonic() - started
     keys = [item["key"] for item in catalog["items"]]
 
-    port = free_port()
     workers = os.cpu_count() or 1
-    server = subprocess.Popen(
-        [ONEWINDOW, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = common.start_server(env, workers)
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
         quote = urllib.parse.quote
         sample = keys[:: max(1, len(keys) // 2000)]
         cases = [
@@ -227,8 +209,7 @@ def main() -> int:
             results.append((label, connections, result))
             print(f"{label}: {result}", file=sys.stderr)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        common.stop_server(server)
     ceiling = results[0][2]["rps"]
     lines = [
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores "
