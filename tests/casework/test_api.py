@@ -228,6 +228,17 @@ def test_the_submit_answer_is_what_reading_the_application_back_gives(demo_catal
     assert submitted.status_code == 200, submitted.content
     answer = submitted.json()
     assert answer == citizen.get(f"/api/v1/applications/{answer['number']}").json()
+    # Again, now certainly through the reads kept compiled (kit.compiled): the same answer.
+    from onewindow.casework import selectors
+
+    kept = (
+        selectors._by_number_read,
+        selectors._timeline_read,
+        selectors._current_files_read,
+        selectors._current_steps_read,
+    )
+    assert all(read._compiled for read in kept)
+    assert answer == citizen.get(f"/api/v1/applications/{answer['number']}").json()
     assert [s["step"] for s in answer["current_steps"]] == ["accept"]
     assert [(m["material_key"], m["version"]) for m in answer["materials"]] == [
         ("layout_plan", 2),

@@ -161,7 +161,7 @@ def _summary(application: Application) -> dict[str, Any]:
         "part_of": selectors.bundle_number(application),
         "service_code": application.service_item.key,
         "service_name": application.service_name,
-        "department_name": application.department.name,
+        "department_name": department_label(application.department_id)[1],
         "status": application.status,
         "status_label": str(application.get_status_display()),
         "created_at": application.created_at,
@@ -284,7 +284,7 @@ def _part_out(state: bundles.PartState, today: dt.date) -> PartOut:
 
 
 def _mine(
-    request: HttpRequest, public_id: str, purpose: str, *, related: bool = True
+    request: HttpRequest, public_id: str, purpose: str, *, related: bool | tuple[str, ...] = True
 ) -> tuple[Subject, Application]:
     subject = _subject(request)
     return subject, selectors.application_visible(
@@ -340,7 +340,7 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> Status[A
     summary="One application: status, current steps, due dates, the whole timeline",
 )
 def application_detail(request: HttpRequest, public_id: str) -> ApplicationOut:
-    subject, application = _mine(request, public_id, "handling")
+    subject, application = _mine(request, public_id, "handling", related=selectors.VIEW_RELATED)
     return application_out(application, staff=subject.kind == STAFF)
 
 

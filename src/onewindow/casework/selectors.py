@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import F, Q, QuerySet
 from django.http import FileResponse
 
 from onewindow.audit.services import audit_record
 from onewindow.casework.models import Application, MaterialFile, Status, TimelineEvent
+from onewindow.catalog import selectors as catalog_selectors
 from onewindow.identity.access import CITIZEN, STAFF, Subject
 from onewindow.identity.models import Enterprise, User
+from onewindow.kit.compiled import CompiledRead
 from onewindow.kit.errors import NOT_FOUND, ApiError
 from onewindow.workflow.models import WorkItem, WorkItemStatus
+
+_Row = TypeVar("_Row", TimelineEvent, MaterialFile)
 
 
 def applications_mine(*, subject: Subject, status: str | None = None) -> QuerySet[Application]:
@@ -46,6 +50,11 @@ LOCKED_RELATED = ("service_item", "service_version", "department", "enterprise")
 # What submitting a plain draft reads with it: not the version (its form schema and guide text
 # are large, and the services keep what they need of a published version per process).
 SUBMIT_RELATED = ("service_item", "department", "enterprise")
+# What reading an application for its applicant or a reviewer (the API's answer, the pages)
+# needs with it: the department's name comes from org's cached map (``department_label``).
+VIEW_RELATED = ("service_item", "enterprise")
+# What the general read takes along (services that act on the row use its version and applicant).
+FULL_RELATED = ("department", "service_version", "service_item", "applicant", "enterprise")
 
 
 def _lookup(public_id: str) -> Q:
@@ -60,25 +69,43 @@ def application_visible(
     subject: Subject,
     public_id: str,
     purpose: str,
-    related: bool = True,
+    related: bool | tuple[str, ...] = True,
     for_update: bool = False,
 ) -> Application:
     """One application by number (or draft reference), if the subject may see it.
 
     Applicants see their own; staff see those of their department, those with a work item in
     their department (parallel steps elsewhere), and those they filed at a counter. With
-    ``related=False`` only the row itself is read (for a service that re-reads it under lock).
+    ``related=False`` only the row itself is read (for a service that re-reads it under lock);
+    a tuple names the relations read with it (e.g. ``VIEW_RELATED``; others load when used).
     ``for_update`` (inside a transaction) locks the row and reads what submitting a draft needs
     with it (``SUBMIT_RELATED``), so a service may act on it without reading it again.
     """
+    if related == VIEW_RELATED and not for_update and len(public_id) != 32:
+        found = _by_number_read(public_id)
+        application = found[0] if found else None
+        if application is not None:
+            item = catalog_selectors.item_by_id(application.service_item_id)
+            if item is not None:  # the foreign key holds; None only if deleted meanwhile
+                application.service_item = item
+        return _visible_or_404(subject, application, purpose)
     rows = Application.objects.filter(_lookup(public_id))
     if for_update:
         rows = rows.select_for_update(of=("self",)).select_related(*SUBMIT_RELATED)
     elif related:
-        rows = rows.select_related(
-            "department", "service_version", "service_item", "applicant", "enterprise"
-        )
-    application = rows.first()
+        rows = rows.select_related(*(FULL_RELATED if isinstance(related, bool) else related))
+    return _visible_or_404(subject, application=rows.first(), purpose=purpose)
+
+
+# A read by number (the common case) for the API's answer: compiled once (kit.compiled), the
+# service item read by id beside it and the enterprise when used, instead of a joined read that
+# Django would build and compile on every request.
+_by_number_read = CompiledRead(
+    Application, lambda number: Application.objects.filter(number=number)
+)
+
+
+def _visible_or_404(subject: Subject, application: Application | None, purpose: str) -> Application:
     if application is None or not _may_see(subject, application):
         raise ApiError(NOT_FOUND)
     if subject.kind == STAFF:
@@ -110,8 +137,32 @@ def _may_see(subject: Subject, application: Application) -> bool:
     return False
 
 
+CURRENT_STEP_STATUSES = (WorkItemStatus.OPEN, WorkItemStatus.PAUSED)
+
+# The three reads of every application answer, compiled once per process (kit.compiled).
+_timeline_read = CompiledRead(
+    TimelineEvent, lambda pk: TimelineEvent.objects.filter(application_id=pk)
+)
+_current_files_read = CompiledRead(
+    MaterialFile, lambda pk: MaterialFile.objects.filter(application_id=pk, current=True)
+)
+_current_steps_read = CompiledRead(
+    WorkItem,
+    lambda number: WorkItem.objects.filter(
+        case_number=number, status__in=CURRENT_STEP_STATUSES
+    ).order_by(F("due_at").asc(nulls_last=True), "id"),
+)
+
+
+def _of(application: Application, rows: list[_Row]) -> list[_Row]:
+    """The rows with their ``application`` set, as the related manager would (no query)."""
+    for row in rows:
+        row.application = application
+    return rows
+
+
 def timeline(*, application: Application, staff: bool) -> list[TimelineEvent]:
-    events = list(application.timeline.all())
+    events = _of(application, _timeline_read(application.pk))
     if not staff:
         for event in events:
             if not event.opinion_public:
@@ -122,16 +173,8 @@ def timeline(*, application: Application, staff: bool) -> list[TimelineEvent]:
 def current_steps(*, application: Application) -> list[WorkItem]:
     if application.number is None:
         return []
-    return list(
-        WorkItem.objects.filter(
-            case_number=application.number,
-            status__in=CURRENT_STEP_STATUSES,
-        ).order_by(F("due_at").asc(nulls_last=True), "id")
-        # the department's code and name come from org's cached map (department_label)
-    )
-
-
-CURRENT_STEP_STATUSES = (WorkItemStatus.OPEN, WorkItemStatus.PAUSED)
+    # the department's code and name come from org's cached map (department_label)
+    return _current_steps_read(application.number)
 
 
 def current_step_order(item: WorkItem) -> tuple[bool, Any, int]:
@@ -141,10 +184,9 @@ def current_step_order(item: WorkItem) -> tuple[bool, Any, int]:
 
 
 def materials(*, application: Application, history: bool = False) -> list[MaterialFile]:
-    rows = application.material_files.all()
     if not history:
-        rows = rows.filter(current=True)
-    return list(rows)
+        return _of(application, _current_files_read(application.pk))
+    return list(application.material_files.all())
 
 
 def material_file(

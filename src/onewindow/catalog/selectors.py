@@ -16,6 +16,7 @@ from onewindow.catalog.models import (
     SynonymGroup,
     VersionStatus,
 )
+from onewindow.kit.compiled import CompiledRead
 from onewindow.org.selectors import department_id_for, department_label
 
 PAGE_SIZE = 20
@@ -122,6 +123,15 @@ def _with_published_versions(ids: list[int]) -> list[ServiceItem]:
             item.published = [version]  # type: ignore[attr-defined]
             items.append(item)
     return items
+
+
+_item_read = CompiledRead(ServiceItem, lambda pk: ServiceItem.objects.filter(pk=pk))
+
+
+def item_by_id(pk: int) -> ServiceItem | None:
+    """An item by its id, published or not (what an application refers to)."""
+    found = _item_read(pk)
+    return found[0] if found else None
 
 
 def service_get(*, key_or_code: str) -> ServiceItem | None:
