@@ -78,3 +78,28 @@ def test_query_parsing():
     parsed = search.parse_query("我想开公司", [["营业执照", "开公司", "企业开办"]])
     assert parsed.parts == ((("营业执照",), ("开", "公司"), ("企业", "开办")),)
     assert not search.parse_query("的 和 ", [])
+
+
+def test_pages_and_totals_of_many_matches(sample_catalog):
+    # 25 more items whose guide text alone mentions 社会保障卡: the item that names it ranks
+    # first, every page carries the same total, a page past the end is empty with the total.
+    data = yaml.safe_load(services.catalog_export_yaml())
+    for n in range(25):
+        other = copy.deepcopy(data["items"][2])
+        other.update(
+            key=f"card_copy_{n:02d}",
+            name=f"证件补办{n:02d}",
+            basic_code=f"0003010{n:02d}000",
+            implementation_code=f"{n:02d}" * 10,
+            keywords=[],
+            acceptance_conditions="遗失社会保障卡的人员可以补办。",
+        )
+        data["items"].append(other)
+    services.catalog_import(data)
+    pages = [service_search(q="社会保障卡", page=n, page_size=10) for n in (1, 2, 3, 4)]
+    assert [p.total for p in pages] == [26, 26, 26, 26]
+    assert [len(p.items) for p in pages] == [10, 10, 6, 0]
+    assert pages[0].items[0].key == "social_security_card"
+    found = [item.key for p in pages for item in p.items]
+    assert len(set(found)) == 26
+    assert pages[3].pages == 3

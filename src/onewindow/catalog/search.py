@@ -2,7 +2,8 @@
 
 Text is segmented with rjieba (jieba's search mode, so 社保卡 also yields 社保) and stored in
 ``SearchEntry``; SQLite indexes it with FTS5, PostgreSQL with a weighted tsvector (migration
-0002). SQLite's trigram tokenizer would miss two-character words such as 社保 and 医保.
+0002) and ranks on a second, small one of the names and keywords (migration 0004).
+SQLite's trigram tokenizer would miss two-character words such as 社保 and 医保.
 
 A query is segmented the same way. Each part must match (AND); a part that is, or contains, a
 term of a synonym group matches any term of that group (营业执照 ~ 开公司 ~ 企业开办). Names and
@@ -129,42 +130,60 @@ def ranked_item_ids(
 ) -> tuple[list[int], int]:
     """Item ids best first, and the total number of matches. ``filter_sql`` is an
     ``AND ...`` fragment over ``i`` (catalog_serviceitem) with ``%s`` placeholders; without
-    one, the index alone ranks and pages (every indexed item is published and active)."""
+    one, the index alone ranks and pages (every indexed item is published and active).
+
+    PostgreSQL: one statement finds, ranks and counts (``count(*) OVER ()``; only a page past
+    the last match needs a second one for the total). It matches on the whole document through
+    its GIN index and ranks on the names-and-keywords vector (migration 0004): items that name
+    the words come first by ``ts_rank``, then those whose guide text mentions them, by id.
+    SQLite ranks with FTS5's bm25, names weighted ``NAME_WEIGHT`` to the guide text's 1."""
     if connection.vendor == "postgresql":
         match = _tsquery(parsed, all_parts=all_parts)
-        where = "e.document @@ to_tsquery('simple', %s)"
-        source = "catalog_searchentry e"
-        score = "ts_rank(e.document, to_tsquery('simple', %s))"
-        score_params: list[Any] = [match]
+        source = "catalog_searchentry e CROSS JOIN to_tsquery('simple', %s) q"
+        where = "e.document @@ q"
+        score = "ts_rank(e.names_document, q)"
         item_id = "e.item_id"
     else:
         match = _fts5(parsed, all_parts=all_parts)
-        where = "catalog_search_fts MATCH %s"
         source = "catalog_search_fts"
+        where = "catalog_search_fts MATCH %s"
         score = f"-bm25(catalog_search_fts, {NAME_WEIGHT}, {BODY_WEIGHT})"
-        score_params = []
         item_id = "catalog_search_fts.rowid"
     if filter_sql:
         source += f" JOIN catalog_serviceitem i ON i.id = {item_id}"
     base = f"FROM {source} WHERE {where} {filter_sql}"
+    params = [match, *filter_params]
+    ranked = f"ORDER BY score DESC, {item_id} LIMIT %s OFFSET %s"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) {base}", [match, *filter_params])
-        total = int(cursor.fetchone()[0])
-        if not total and all_parts and len(parsed.parts) > 1:
-            return ranked_item_ids(
-                parsed,
-                filter_sql=filter_sql,
-                filter_params=filter_params,
-                limit=limit,
-                offset=offset,
-                all_parts=False,
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT {item_id}, {score} AS score, count(*) OVER () {base} {ranked}",
+                [*params, limit, offset],
             )
-        if offset >= total:
-            return [], total
-        cursor.execute(
-            f"SELECT {item_id}, {score} AS score {base} "
-            f"ORDER BY score DESC, {item_id} LIMIT %s OFFSET %s",
-            [*score_params, match, *filter_params, limit, offset],
+            rows = cursor.fetchall()
+            if rows:
+                return [int(row[0]) for row in rows], int(rows[0][2])
+            total = 0
+            if offset:  # past the last page: how many there are
+                cursor.execute(f"SELECT COUNT(*) {base}", params)
+                total = int(cursor.fetchone()[0])
+        else:
+            # FTS5's bm25() cannot run beside a window function: count, then rank the page.
+            cursor.execute(f"SELECT COUNT(*) {base}", params)
+            total = int(cursor.fetchone()[0])
+            if total and offset < total:
+                cursor.execute(
+                    f"SELECT {item_id}, {score} AS score {base} {ranked}",
+                    [*params, limit, offset],
+                )
+                return [int(row[0]) for row in cursor.fetchall()], total
+    if not total and all_parts and len(parsed.parts) > 1:
+        return ranked_item_ids(
+            parsed,
+            filter_sql=filter_sql,
+            filter_params=filter_params,
+            limit=limit,
+            offset=offset,
+            all_parts=False,
         )
-        ids = [int(row[0]) for row in cursor.fetchall()]
-    return ids, total
+    return [], total
