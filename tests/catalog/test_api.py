@@ -29,3 +29,20 @@ def test_unknown_service_and_bad_page(client, sample_catalog):
     assert missing.status_code == 404
     assert missing.json()["code"] == "NOT_FOUND"
     assert client.get("/api/v1/services", {"page": 0}).status_code == 422
+
+
+def test_a_results_page_reads_the_versions_once_without_their_guide_text(client, sample_catalog):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for url, params in (
+        ("/api/v1/services", {"audience": "natural_person"}),
+        ("/api/v1/services", {"q": "社保 营业执照"}),
+        ("/services/", {"audience": "natural_person"}),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, params).status_code == 200
+        versions = [q["sql"] for q in queries if "catalog_serviceversion" in q["sql"]]
+        assert len(versions) == 1, versions  # no deferred field read back item by item
+        assert "form_schema" not in versions[0]
+        assert "acceptance_conditions" not in versions[0]

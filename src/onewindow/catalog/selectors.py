@@ -20,6 +20,15 @@ from onewindow.kit.compiled import CompiledRead
 from onewindow.org.selectors import department_id_for, department_label
 
 PAGE_SIZE = 20
+# The large fields of a version, read only where the guide or the form is shown.
+GUIDE_TEXT_FIELDS = (
+    "acceptance_conditions",
+    "location",
+    "legal_basis",
+    "process",
+    "form_schema",
+    "bundle",
+)
 
 
 def published_items() -> QuerySet[ServiceItem]:
@@ -111,9 +120,12 @@ def service_search(
 
 def _with_published_versions(ids: list[int]) -> list[ServiceItem]:
     """The items, in order, each with ``published`` = [its published version]: one query."""
-    versions = ServiceVersion.objects.filter(
-        status=VersionStatus.PUBLISHED, item_id__in=ids
-    ).select_related("item__department")
+    versions = (
+        ServiceVersion.objects.filter(status=VersionStatus.PUBLISHED, item_id__in=ids)
+        .select_related("item__department")
+        # a results page shows handling type, limits, visits: not the guide text or the form
+        .defer(*GUIDE_TEXT_FIELDS)
+    )
     by_item = {v.item_id: v for v in versions}
     items = []
     for pk in ids:
