@@ -43,6 +43,28 @@ def test_names_rank_above_guide_text(sample_catalog):
     assert set(keys("社会保障卡")) == {"social_security_card", "card_replacement"}
 
 
+def test_an_item_naming_one_of_two_words_ranks_above_guide_text_alone(sample_catalog):
+    # Both items hold both words. The first added (smaller id) has them only in its guide
+    # text; the second names 挂失 and has 遗失 in its guide text: it must come first.
+    data = yaml.safe_load(services.catalog_export_yaml())
+    for key, name, text, n in (
+        ("card_notice", "证件补办", "证件遗失或挂失的人员可以补办。", "1"),
+        ("card_report", "卡片挂失", "卡片遗失后请及时办理。", "2"),
+    ):
+        other = copy.deepcopy(data["items"][2])
+        other.update(
+            key=key,
+            name=name,
+            basic_code=f"00030100{n}000",
+            implementation_code=n * 20,
+            keywords=[],
+            acceptance_conditions=text,
+        )
+        data["items"].append(other)
+    services.catalog_import(data)
+    assert keys("挂失 遗失") == ["card_report", "card_notice"]
+
+
 def test_all_words_must_match_else_any(sample_catalog):
     assert keys("营业执照 公司章程") == ["business_license"]
     # Nothing has both: fall back to items matching either word.

@@ -135,24 +135,30 @@ def ranked_item_ids(
     PostgreSQL: one statement finds, ranks and counts (``count(*) OVER ()``; only a page past
     the last match needs a second one for the total). It matches on the whole document through
     its GIN index and ranks on the names-and-keywords vector (migration 0004): items that name
-    the words come first by ``ts_rank``, then those whose guide text mentions them, by id.
+    the words come first by ``ts_rank``, then those whose guide text alone mentions them, by
+    id. The rank takes the words joined by OR: ``ts_rank`` of an AND query scores a vector
+    that holds only one of its words as if it held none, and an item naming one word while its
+    guide text has the other must still rank above items that name neither.
     SQLite ranks with FTS5's bm25, names weighted ``NAME_WEIGHT`` to the guide text's 1."""
     if connection.vendor == "postgresql":
-        match = _tsquery(parsed, all_parts=all_parts)
-        source = "catalog_searchentry e CROSS JOIN to_tsquery('simple', %s) q"
+        source = (
+            "catalog_searchentry e CROSS JOIN to_tsquery('simple', %s) q"
+            " CROSS JOIN to_tsquery('simple', %s) r"
+        )
+        source_params = [_tsquery(parsed, all_parts=all_parts), _tsquery(parsed, all_parts=False)]
         where = "e.document @@ q"
-        score = "ts_rank(e.names_document, q)"
+        score = "ts_rank(e.names_document, r)"
         item_id = "e.item_id"
     else:
-        match = _fts5(parsed, all_parts=all_parts)
         source = "catalog_search_fts"
+        source_params = [_fts5(parsed, all_parts=all_parts)]
         where = "catalog_search_fts MATCH %s"
         score = f"-bm25(catalog_search_fts, {NAME_WEIGHT}, {BODY_WEIGHT})"
         item_id = "catalog_search_fts.rowid"
     if filter_sql:
         source += f" JOIN catalog_serviceitem i ON i.id = {item_id}"
     base = f"FROM {source} WHERE {where} {filter_sql}"
-    params = [match, *filter_params]
+    params = [*source_params, *filter_params]
     ranked = f"ORDER BY score DESC, {item_id} LIMIT %s OFFSET %s"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
