@@ -82,14 +82,41 @@ def test_values_must_be_int_or_str(groups):
 
 
 def test_querysets_raw_cannot_reproduce_are_refused(db):
-    for build in (
-        lambda pk: Permission.objects.filter(pk=pk).select_related("content_type"),
-        lambda pk: Group.objects.filter(pk=pk).prefetch_related("permissions"),
-        lambda pk: Group.objects.filter(pk=pk).only("name"),
-        lambda pk: Group.objects.filter(pk=pk).values("name"),
+    for model, build in (
+        (Permission, lambda pk: Permission.objects.filter(pk=pk).select_related("content_type")),
+        (Group, lambda pk: Group.objects.filter(pk=pk).prefetch_related("permissions")),
+        (Group, lambda pk: Group.objects.filter(pk=pk).only("name")),
+        (Group, lambda pk: Group.objects.filter(pk=pk).values("name")),
+        (Group, lambda pk: Permission.objects.filter(pk=pk)),  # another model's rows
     ):
         with pytest.raises(ImproperlyConfigured):
-            CompiledRead(Group, build)(1)
+            CompiledRead(model, build)(1)
+    plain = CompiledRead(Permission, lambda pk: Permission.objects.filter(pk=pk))
+    assert plain(0) == []  # the same read without select_related is accepted
+
+
+def test_a_lookup_that_escapes_some_values_is_never_cached(groups):
+    # On SQLite iexact is LIKE with the wildcards escaped: "窗口" compiles unchanged, "审_员"
+    # does not; a stored statement would let "_" match any character there.
+    build = Counted(lambda name: Group.objects.filter(name__iexact=name))
+    read = CompiledRead(Group, build)
+    assert read("窗口") == [groups[1]]
+    assert read("审_员") == []
+    assert read("审%") == []
+    assert read("科长") == [groups[2]]
+
+
+def test_other_values_a_field_refuses_leave_the_read_uncached(groups):
+    def build(name):
+        if "%" in name:  # as a field's own validation refusing a value would
+            raise ValueError(name)
+        return Group.objects.filter(name=name)
+
+    counted = Counted(build)
+    read = CompiledRead(Group, counted)
+    assert read("窗口") == [groups[1]]
+    assert read("科长") == [groups[2]]
+    assert counted.calls == 4  # each call compiled and tried the other value: nothing kept
 
 
 def test_a_transformed_value_equal_to_a_constant_is_not_misplaced(groups):

@@ -50,8 +50,11 @@ LOCKED_RELATED = ("service_item", "service_version", "department", "enterprise")
 # What submitting a plain draft reads with it: not the version (its form schema and guide text
 # are large, and the services keep what they need of a published version per process).
 SUBMIT_RELATED = ("service_item", "department", "enterprise")
-# What reading an application for its applicant or a reviewer (the API's answer, the pages)
-# needs with it: the department's name comes from org's cached map (``department_label``).
+# What the API's answer (GET /api/v1/applications/{number}) needs with the application. By
+# number, ``application_visible`` reads the row through a compiled read and the service item
+# by id beside it; an enterprise application's enterprise loads when used (one query more), and
+# the department's name comes from org's cached map (``department_label``). The pages still
+# read with ``FULL_RELATED``.
 VIEW_RELATED = ("service_item", "enterprise")
 # What the general read takes along (services that act on the row use its version and applicant).
 FULL_RELATED = ("department", "service_version", "service_item", "applicant", "enterprise")

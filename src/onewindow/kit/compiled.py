@@ -12,13 +12,16 @@ Safety: the caller's values must be ``int`` or ``str`` and must each appear exac
 the compiled parameters; their positions are recorded at the first compilation and the
 constants around them (an ``IN`` list of statuses, say) are kept. The queryset is then compiled
 a second time with other values, and the SQL is kept only if it is the same text with the
-parameters changed exactly at those positions. A value that cannot be placed so (it equals a
-constant or another value, or the query transforms it, as ``startswith`` does) leaves that
-call uncached and compiles again next time. Only plain model querysets qualify: no
-``select_related``, ``prefetch_related``, ``values()``, annotations or deferred fields (``raw``
-would not give the same objects) — anything else is refused when first compiled, so a test
-catches it.
-The SQL is kept per database alias and vendor (SQLite and PostgreSQL differ).
+parameters changed exactly at those positions. The other text values carry LIKE's wildcards,
+its escape character and both letter cases, so a lookup that escapes or rewrites only some
+values (``iexact`` on SQLite escapes the wildcards) shows it there. A value that cannot be
+placed so (it equals a constant or another value, or the query transforms it, as
+``startswith`` does), or a second compilation that fails (a field refusing the other value),
+leaves that call answered by the queryset itself, uncached; the next call tries again. Only
+plain model querysets qualify: no ``select_related``, ``prefetch_related``, ``values()``,
+annotations or deferred fields (``raw`` would not give the same objects) — anything else is
+refused when first compiled, so a test catches it.
+The SQL is kept per database alias (SQLite and PostgreSQL compile differently).
 """
 
 from __future__ import annotations
@@ -86,7 +89,10 @@ class CompiledRead(Generic[M]):
         # parameters must differ exactly at the recorded places, by exactly the new values
         # (a value the query transforms, e.g. startswith's "x%", never matches a constant).
         other = tuple(_other(value) for value in values)
-        sql2, params2 = _sql(self.build(*other).using(alias), alias)
+        try:
+            sql2, params2 = _sql(self.build(*other).using(alias), alias)
+        except Exception:  # the other values are refused (a field's own validation): not cached
+            return list(queryset)
         expected = list(params)
         for position, value in zip(positions, other, strict=True):
             expected[position] = value
@@ -101,4 +107,6 @@ def _sql(queryset: QuerySet[M], alias: str) -> tuple[str, tuple[object, ...]]:
 
 
 def _other(value: Value) -> Value:
-    return value + 1 if isinstance(value, int) else value + "\u2063"  # invisible separator
+    # LIKE's wildcards and escape, both cases and an invisible separator: a lookup that
+    # escapes or rewrites text changes this value and so is never cached
+    return value + 1 if isinstance(value, int) else value + "%_\\Ab\u2063"
